@@ -1,0 +1,63 @@
+"""Bring the whole stack up, down, or report on it."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from lol_stack.config import StackConfig
+from lol_stack.process import JavaService, ServiceStartError
+from lol_stack.services import SERVICE_CLASSES
+
+
+class Stack:
+    def __init__(self, config: StackConfig | None = None, only: list[str] | None = None):
+        self.config = config or StackConfig()
+        classes = [c for c in SERVICE_CLASSES if not only or c.name in only]
+        services = [cls(self.config) for cls in classes]
+        self.services: list[JavaService] = services
+
+    def service(self, name: str) -> JavaService:
+        return next(s for s in self.services if s.name == name)
+
+    def up(self, progress=print) -> dict[str, float]:
+        """Start every service that is not running and wait for all; returns seconds to ready each.
+
+        Services start together (they are independent JVMs) and readiness is awaited in parallel.
+        """
+        t0 = time.monotonic()
+        for svc in self.services:
+            if svc.is_running() and svc.is_ready():
+                progress(f"  {svc.name:<14} already up at {svc.address()}")
+                continue
+            progress(f"  {svc.name:<14} starting on {svc.address()} (log: {svc.log_path})")
+            svc.start()
+        errors: list[str] = []
+        ready: dict[str, float] = {}
+
+        def wait(svc: JavaService):
+            try:
+                svc.wait_ready()
+                ready[svc.name] = time.monotonic() - t0
+                progress(f"  {svc.name:<14} up after {ready[svc.name]:.1f}s")
+            except ServiceStartError as exc:
+                errors.append(str(exc))
+
+        with ThreadPoolExecutor(max_workers=len(self.services)) as pool:
+            list(pool.map(wait, self.services))
+        if errors:
+            raise ServiceStartError("\n\n".join(errors))
+        return ready
+
+    def down(self, progress=print) -> None:
+        for svc in reversed(self.services):
+            if svc.stop():
+                progress(f"  {svc.name:<14} stopped")
+            else:
+                progress(f"  {svc.name:<14} was not running")
+
+    def status(self) -> list[dict]:
+        return [svc.status() for svc in self.services]
+
+    def all_up(self) -> bool:
+        return all(s["state"] == "up" for s in self.status())
