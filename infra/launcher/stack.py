@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from lol_stack.config import StackConfig
-from lol_stack.process import JavaService, ServiceStartError
+from lol_stack.process import JavaService, ServiceStartError, resolve_classpath
 from lol_stack.services import SERVICE_CLASSES
 
 
@@ -48,6 +48,13 @@ class Stack:
         if errors:
             raise ServiceStartError("\n\n".join(errors))
         return ready
+
+    def fetch(self, progress=print) -> None:
+        """Resolve every service's jars (Maven Central -> ~/.m2) without starting anything."""
+        for pom in dict.fromkeys(svc.pom for svc in self.services):
+            t0 = time.monotonic()
+            classpath = resolve_classpath(self.config, pom)
+            progress(f"  {pom:<14} {classpath.count(':') + 1} jars resolved in {time.monotonic() - t0:.1f}s")
 
     def down(self, progress=print) -> None:
         for svc in reversed(self.services):

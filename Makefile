@@ -1,0 +1,43 @@
+# The two commands: `make dev` runs the platform, `make test` runs the whole suite.
+# Both install what they need: a venv in .venv, service jars into ~/.m2 (Maven Central).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install jars test unit dev stack-up stack-down stack-status bench clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(INSTALLED)
+
+jars: install  ## resolve every service's jars from Maven Central into ~/.m2
+	$(BIN)/lol-platform stack fetch
+
+test: install jars  ## the whole suite; it starts (or reuses) the service stack itself
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: install  ## only the tests that need no service
+	$(BIN)/python -m pytest lol_platform_tests/unit $(PYTEST_ARGS)
+
+dev: install jars  ## stack + topic/schema/index + generator + dagster dev; Ctrl-C stops all of it
+	exec $(BIN)/python -m lol_platform.dev
+
+stack-up: install jars
+	$(BIN)/lol-platform stack up
+
+stack-down: install
+	$(BIN)/lol-platform stack down
+
+stack-status: install
+	$(BIN)/lol-platform stack status
+
+bench: install jars
+	$(BIN)/python -m lol_platform_tests.bench
+
+clean: stack-down
+	rm -rf .stack .dagster_home

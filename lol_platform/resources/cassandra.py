@@ -1,0 +1,70 @@
+"""Cassandra through cassandra-driver: one session per resource, schema applied from infra/cassandra."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from pydantic import Field, PrivateAttr
+
+from lol_platform.resources.errors import ServiceUnavailable
+
+SCHEMA_CQL = Path(__file__).resolve().parents[2] / "infra" / "cassandra" / "schema.cql"
+
+
+def cql_statements(text: str) -> list[str]:
+    """Split a CQL script into statements, dropping `--` comments."""
+    without_comments = re.sub(r"--[^\n]*", "", text)
+    return [stmt.strip() for stmt in without_comments.split(";") if stmt.strip()]
+
+
+class CassandraResource(ConfigurableResource):
+    hosts: str = Field(default="127.0.0.1", description="comma-separated contact points")
+    port: int = Field(default=9042, description="native protocol port")
+    keyspace: str = Field(default="lol_data", description="keyspace of the serving tables")
+    connect_timeout_s: float = Field(default=10.0, description="connect timeout")
+    request_timeout_s: float = Field(default=30.0, description="per-request timeout")
+    schema_path: str = Field(default=str(SCHEMA_CQL), description="CQL applied idempotently before use")
+
+    _cluster = PrivateAttr(default=None)
+    _session = PrivateAttr(default=None)
+
+    def address(self) -> str:
+        return f"{self.hosts}:{self.port}"
+
+    def session(self):
+        """A connected session (created once), with the keyspace and tables in place."""
+        if self._session is None:
+            from cassandra.cluster import Cluster, NoHostAvailable
+
+            cluster = Cluster(
+                [h.strip() for h in self.hosts.split(",")],
+                port=self.port,
+                connect_timeout=self.connect_timeout_s,
+                protocol_version=5,
+            )
+            try:
+                session = cluster.connect()
+            except (NoHostAvailable, OSError) as exc:
+                cluster.shutdown()
+                raise ServiceUnavailable("Cassandra", self.address(), exc, "LOL_CASSANDRA_HOSTS / LOL_CASSANDRA_PORT") from exc
+            session.default_timeout = self.request_timeout_s
+            self._cluster, self._session = cluster, session
+            self.ensure_schema()
+        return self._session
+
+    def ensure_schema(self) -> None:
+        for statement in cql_statements(Path(self.schema_path).read_text()):
+            self._session.execute(statement)
+
+    def health_check(self) -> None:
+        self.session().execute("SELECT release_version FROM system.local")
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.shutdown()
+        self._cluster = self._session = None
+
+    def teardown_after_execution(self, context) -> None:
+        self.close()

@@ -1,0 +1,121 @@
+"""The lake: one root URI for Spark (`hdfs://`, `file://` or `s3://`) and a pyarrow filesystem for Python.
+
+Python reaches HDFS through WebHDFS (pyarrow's native HDFS client needs libhdfs.so, which is not
+installed); Spark reads and writes the same files through the `hdfs://` URI.
+"""
+
+from __future__ import annotations
+
+import getpass
+import posixpath
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+from dagster import ConfigurableResource
+from pydantic import Field, PrivateAttr
+
+from lol_platform.resources.errors import ServiceUnavailable
+
+DEFAULT_LAKE_ROOT = (Path.home() / ".lol_platform" / "lake").as_uri()
+
+
+class LakeResource(ConfigurableResource):
+    root: str = Field(default=DEFAULT_LAKE_ROOT, description="lake root URI: hdfs://host:port[/path], file:///path or s3://bucket[/path]")
+    webhdfs_port: int = Field(default=9870, description="NameNode HTTP port serving WebHDFS (hdfs:// roots)")
+    hdfs_user: str = Field(default_factory=getpass.getuser, description="user name sent to WebHDFS")
+    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (s3:// roots)")
+    s3_region: str | None = Field(default=None, description="S3 region (s3:// roots)")
+
+    _fs: pafs.FileSystem | None = PrivateAttr(default=None)
+
+    # -- addressing ---------------------------------------------------------------------------
+    @property
+    def scheme(self) -> str:
+        return urlparse(self.root).scheme or "file"
+
+    def _base_path(self) -> str:
+        parsed = urlparse(self.root)
+        if self.scheme == "s3":
+            return (parsed.netloc + parsed.path).rstrip("/")
+        return parsed.path.rstrip("/") or "/"
+
+    def path(self, *parts: str) -> str:
+        """A filesystem path (for `filesystem()`) under the root."""
+        return posixpath.join(self._base_path(), *parts)
+
+    def uri(self, *parts: str) -> str:
+        """A URI under the root, as Spark wants it."""
+        parsed = urlparse(self.root)
+        if self.scheme == "file":
+            return "file://" + self.path(*parts)
+        return f"{parsed.scheme}://{parsed.netloc}{posixpath.join(parsed.path or '/', *parts)}"
+
+    def address(self) -> str:
+        if self.scheme == "hdfs":
+            return f"{self.root} (WebHDFS http://{urlparse(self.root).hostname}:{self.webhdfs_port})"
+        return self.root
+
+    # -- filesystem ---------------------------------------------------------------------------
+    def filesystem(self) -> pafs.FileSystem:
+        if self._fs is None:
+            self._fs = self._make_filesystem()
+        return self._fs
+
+    def _make_filesystem(self) -> pafs.FileSystem:
+        if self.scheme == "file":
+            return pafs.LocalFileSystem()
+        if self.scheme == "hdfs":
+            from fsspec.implementations.webhdfs import WebHDFS
+
+            webhdfs = WebHDFS(host=urlparse(self.root).hostname, port=self.webhdfs_port, user=self.hdfs_user)
+            return pafs.PyFileSystem(pafs.FSSpecHandler(webhdfs))
+        if self.scheme == "s3":
+            return pafs.S3FileSystem(endpoint_override=self.s3_endpoint_url, region=self.s3_region)
+        raise ValueError(f"unsupported lake root {self.root!r}: use hdfs://, file:// or s3:// (LOL_LAKE_ROOT)")
+
+    def health_check(self) -> None:
+        try:
+            self.filesystem().get_file_info(self.path())
+        except Exception as exc:  # the fsspec/requests/pyarrow errors differ per scheme
+            raise ServiceUnavailable("the lake", self.address(), exc, "LOL_LAKE_ROOT") from exc
+
+    # -- files ---------------------------------------------------------------------------------
+    def write_parquet(self, table: pa.Table, relpath: str) -> int:
+        """Write a Parquet (snappy) file atomically: a temp file renamed over the target.
+
+        A replay that rewrites the same target replaces it, so no copy is ever added. Returns bytes written.
+        """
+        fs = self.filesystem()
+        target = self.path(relpath)
+        tmp = posixpath.join(posixpath.dirname(target), f"_tmp.{uuid.uuid4().hex}.{posixpath.basename(target)}")
+        fs.create_dir(posixpath.dirname(target), recursive=True)
+        pq.write_table(table, tmp, filesystem=fs, compression="snappy")
+        if fs.get_file_info(target).type != pafs.FileType.NotFound:
+            fs.delete_file(target)  # HDFS rename does not overwrite
+        fs.move(tmp, target)
+        return fs.get_file_info(target).size
+
+    def read_parquet(self, relpath: str) -> pa.Table:
+        return pq.read_table(self.path(relpath), filesystem=self.filesystem())
+
+    def list_files(self, reldir: str, suffix: str = ".parquet") -> list[pafs.FileInfo]:
+        """Files directly under a directory (hidden and temp files excluded); [] if it does not exist."""
+        fs = self.filesystem()
+        selector = pafs.FileSelector(self.path(reldir), allow_not_found=True, recursive=False)
+        return sorted(
+            (
+                info
+                for info in fs.get_file_info(selector)
+                if info.type == pafs.FileType.File and info.base_name.endswith(suffix) and not info.base_name.startswith(("_", "."))
+            ),
+            key=lambda info: info.path,
+        )
+
+    def delete_dir(self, reldir: str) -> None:
+        fs = self.filesystem()
+        if fs.get_file_info(self.path(reldir)).type == pafs.FileType.Directory:
+            fs.delete_dir(self.path(reldir))
