@@ -1,0 +1,1 @@
+"""Batch-layer ingestion: Match-V5 messages from Kafka to date-partitioned Parquet in the lake."""
