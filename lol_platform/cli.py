@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 
 
@@ -33,6 +34,21 @@ def _print_status(rows: list[dict]) -> None:
         print(f"{row['service']:<15}{row['state']:<10}{str(row['pid'] or '-'):<9}{row['address']:<22}{row['log']}")
 
 
+def _produce(args: argparse.Namespace) -> int:
+    from lol_platform.producer import produce_matches
+    from lol_platform.resources import build_resources
+
+    kafka = build_resources()["kafka"]
+    stats = produce_matches(
+        kafka, count=args.count, rate=args.rate, seed=args.seed, start_date=args.start_date,
+        days=args.days, late_share=args.late_share,
+    )  # fmt: skip
+    print(f"sent {stats.sent}, delivered {stats.delivered}, failed {stats.failed} in {stats.seconds:.1f}s to {kafka.topic}")
+    for err in stats.errors:
+        print(f"  delivery error: {err}", file=sys.stderr)
+    return 0 if stats.failed == 0 else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lol-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -41,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     stack.add_argument("action", choices=["up", "down", "status", "fetch"])
     stack.add_argument("--only", nargs="*", help="limit to these services (kafka namenode datanode cassandra elasticsearch)")
     stack.set_defaults(func=_stack)
+
+    produce = sub.add_parser("produce", help="publish generated Match-V5 matches to Kafka")
+    produce.add_argument("--count", type=int, default=None, help="matches to send (default: until Ctrl-C)")
+    produce.add_argument("--rate", type=float, default=10.0, help="matches per second (0: as fast as possible)")
+    produce.add_argument("--seed", type=int, default=0)
+    produce.add_argument("--start-date", type=dt.date.fromisoformat, default=None, help="first match date (UTC)")
+    produce.add_argument("--days", type=int, default=3, help="number of dates the matches spread over")
+    produce.add_argument("--late-share", type=float, default=0.05, help="share of matches that arrive late")
+    produce.set_defaults(func=_produce)
     return parser
 
 
