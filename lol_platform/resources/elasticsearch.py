@@ -46,6 +46,7 @@ class ElasticsearchResource(ConfigurableResource):
         """Apply the template (idempotent) and create the index if missing."""
         self.health_check()
         es = self.client()
-        es.indices.put_template(name=self.index, body=self.template())
+        # The template is named after, and matches exactly, the configured index.
+        es.indices.put_template(name=self.index, body={**self.template(), "index_patterns": [self.index]})
         if not es.indices.exists(index=self.index):
             es.indices.create(index=self.index, ignore=400)  # 400: created concurrently

@@ -1,0 +1,55 @@
+"""Suite-wide fixtures: the real service stack, started once per test session (or reused if already up)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+
+def pytest_collection_modifyitems(items):
+    # Every test marked `stack` gets the session stack; unit tests never start it.
+    for item in items:
+        if item.get_closest_marker("stack"):
+            item.fixturenames.insert(0, "service_stack")
+
+
+@pytest.fixture(scope="session")
+def service_stack():
+    """Kafka, HDFS, Cassandra and Elasticsearch on 127.0.0.1, as `lol-platform stack up` runs them.
+
+    A stack that is already up (e.g. `make dev` running) is reused and left running; one started here
+    is stopped at the end unless LOL_KEEP_STACK=1.
+    """
+    from lol_stack import Stack
+
+    stack = Stack()
+    started_here = not stack.all_up()
+    if started_here:
+        stack.up(progress=lambda line: print(line, flush=True))
+    yield stack
+    if started_here and os.environ.get("LOL_KEEP_STACK") != "1":
+        stack.down(progress=lambda line: None)
+
+
+@pytest.fixture
+def unique_name():
+    """A short unique suffix, so tests sharing one stack never see each other's topics, paths or indices."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for the whole run, configured like the platform's resource."""
+    from pyspark.sql import SparkSession
+
+    from lol_platform.resources.spark import spark_config
+
+    builder = SparkSession.builder
+    config = {**spark_config({}), "spark.master": "local[2]", "spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
+    for key, value in config.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    yield session
+    session.stop()
