@@ -1,0 +1,90 @@
+"""Landing on a file:// lake: grouping by match date, quarantine, and replays that never duplicate."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow.parquet as pq
+
+from lol_platform.ingest.landing import KafkaMessage, build_batch, land_batch, raw_partition_dir
+from lol_platform.resources import LakeResource
+from lol_platform_tests.support.matches import encode, make_match, malformed_messages
+
+NOW = dt.datetime(2026, 1, 10, 8, tzinfo=dt.timezone.utc)
+UTC = dt.timezone.utc
+
+
+def _messages(docs, partition=0, first_offset=0, topic="lol_matches"):
+    return [KafkaMessage(topic, partition, first_offset + i, doc if isinstance(doc, bytes) else encode(doc), 1_767_225_600_000)
+            for i, doc in enumerate(docs)]  # fmt: skip
+
+
+def _all_rows(lake: LakeResource, date: dt.date) -> list[dict]:
+    rows = []
+    for info in lake.list_files(raw_partition_dir(date)):
+        rows += pq.read_table(info.path).to_pylist()
+    return rows
+
+
+def test_rows_land_in_the_partition_of_their_match_date(tmp_path):
+    lake = LakeResource(root=tmp_path.as_uri())
+    day1, day2 = dt.datetime(2026, 1, 1, 10, tzinfo=UTC), dt.datetime(2026, 1, 2, 10, tzinfo=UTC)
+    docs = [make_match("EUW1_1", day1), make_match("EUW1_2", day2), make_match("EUW1_3", day1)]
+    report = land_batch(lake, build_batch(_messages(docs), NOW))
+    assert sorted(report.partitions) == [day1.date(), day2.date()]
+    assert report.partitions[day1.date()].rows == 20 and report.partitions[day1.date()].matches == 2
+    rows = _all_rows(lake, day1.date())
+    assert sorted({r["match_id"] for r in rows}) == ["EUW1_1", "EUW1_3"]
+    assert {r["kafka_offset"] for r in rows} == {0, 2}
+    assert (tmp_path / "data/lol_matches/2026/01/02").is_dir()
+    assert pq.ParquetFile(lake.list_files(raw_partition_dir(day1.date()))[0].path).metadata.row_group(0).column(0).compression == "SNAPPY"
+
+
+def test_bad_messages_go_to_quarantine_with_reasons_and_good_ones_land(tmp_path):
+    lake = LakeResource(root=tmp_path.as_uri())
+    bad = malformed_messages(make_match())
+    docs = [make_match("EUW1_good")] + [message for message, _ in bad.values()]
+    report = land_batch(lake, build_batch(_messages(docs), NOW))
+    assert sum(p.rows for p in report.partitions.values()) == 10
+    assert report.quarantined == len(bad)
+    records = pq.read_table(str(tmp_path / report.quarantine_files[0])).to_pylist()
+    assert len(records) == len(bad)
+    for (_, reason), record in zip(bad.values(), sorted(records, key=lambda r: r["kafka_offset"])):
+        assert reason in record["reason"]
+        assert record["raw"] and record["stage"] == "ingest"
+
+
+def test_matches_outside_the_partition_window_are_quarantined(tmp_path):
+    lake = LakeResource(root=tmp_path.as_uri())
+    window = (dt.date(2026, 1, 1), dt.date(2026, 1, 5))
+    docs = [make_match("EUW1_ok", dt.datetime(2026, 1, 2, tzinfo=UTC)), make_match("EUW1_future", dt.datetime(2030, 1, 1, tzinfo=UTC))]
+    batch = build_batch(_messages(docs), NOW, window)
+    assert sum(len(v) for v in batch.rows.values()) == 10
+    assert "outside the partitions" in next(iter(batch.quarantined.values()))[0]["reason"]
+
+
+def test_replaying_the_same_offsets_rewrites_the_same_files(tmp_path):
+    lake = LakeResource(root=tmp_path.as_uri())
+    docs = [make_match(f"EUW1_{i}") for i in range(5)]
+    first = land_batch(lake, build_batch(_messages(docs), NOW))
+    second = land_batch(lake, build_batch(_messages(docs), NOW + dt.timedelta(hours=1)))
+    assert first.partitions[dt.date(2026, 1, 1)].files == second.partitions[dt.date(2026, 1, 1)].files
+    assert len(_all_rows(lake, dt.date(2026, 1, 1))) == 50
+
+
+def test_a_longer_retry_of_a_failed_attempt_replaces_the_overlapping_file(tmp_path):
+    lake = LakeResource(root=tmp_path.as_uri())
+    docs = [make_match(f"EUW1_{i}") for i in range(8)]
+    land_batch(lake, build_batch(_messages(docs[:5]), NOW))  # attempt 1: offsets 0-4, cursor never advanced
+    retry = land_batch(lake, build_batch(_messages(docs), NOW))  # attempt 2 reads further: offsets 0-7
+    assert len(retry.stale_files_removed) == 1
+    rows = _all_rows(lake, dt.date(2026, 1, 1))
+    assert len(rows) == 80 and len({(r["match_id"], r["participant_id"]) for r in rows}) == 80
+
+
+def test_other_partitions_files_are_never_touched(tmp_path):
+    lake = LakeResource(root=tmp_path.as_uri())
+    land_batch(lake, build_batch(_messages([make_match("EUW1_a")], partition=0), NOW))
+    report = land_batch(lake, build_batch(_messages([make_match("EUW1_b")], partition=1), NOW))
+    assert report.stale_files_removed == []
+    assert len(_all_rows(lake, dt.date(2026, 1, 1))) == 20
