@@ -49,6 +49,27 @@ def _produce(args: argparse.Namespace) -> int:
     return 0 if stats.failed == 0 else 1
 
 
+def _stream(args: argparse.Namespace) -> int:
+    import signal
+
+    from lol_platform.resources import build_resources
+    from lol_platform.speed.indexer import StreamConfig, StreamIndexer
+
+    resources = build_resources()
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    config = StreamConfig(max_attempts=None)  # live: wait out an Elasticsearch outage, never skip
+    with StreamIndexer(resources["kafka"], resources["elasticsearch"], config) as indexer:
+        print(f"streaming {indexer.kafka.topic} -> {indexer.es.index} (group {config.group_id}); Ctrl-C to stop", flush=True)
+        try:
+            stats = indexer.run(should_stop=lambda: bool(stopping))
+        except KeyboardInterrupt:
+            stats = None
+    if stats:
+        print(f"indexed {stats.documents} documents, quarantined {stats.quarantined}, latency {stats.latency_percentiles()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lol-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("--days", type=int, default=3, help="number of dates the matches spread over")
     produce.add_argument("--late-share", type=float, default=0.05, help="share of matches that arrive late")
     produce.set_defaults(func=_produce)
+
+    stream = sub.add_parser("stream", help="index the match stream into Elasticsearch until stopped")
+    stream.set_defaults(func=_stream)
     return parser
 
 

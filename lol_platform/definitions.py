@@ -3,13 +3,14 @@
 from dagster import Definitions, in_process_executor
 
 from lol_platform.assets.ingestion import raw_matches
+from lol_platform.assets.speed import StreamSettings, match_stream_index
 from lol_platform.resources import build_resources
 from lol_platform.sensors import IngestSettings, kafka_match_sensor
 
 defs = Definitions(
-    assets=[raw_matches],
+    assets=[raw_matches, match_stream_index],
     sensors=[kafka_match_sensor],
-    resources={**build_resources(), "ingest": IngestSettings()},
+    resources={**build_resources(), "ingest": IngestSettings(), "stream": StreamSettings()},
     # One process per run, so a run's Spark steps share one SparkSession (one JVM) instead of
     # paying a JVM start per step as the multiprocess executor would.
     executor=in_process_executor,

@@ -1,0 +1,1 @@
+"""Speed layer: Kafka -> Elasticsearch, one document per participant, at-least-once with idempotent ids."""

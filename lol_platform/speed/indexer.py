@@ -1,0 +1,211 @@
+"""The one code path of the speed layer, used by the `match_stream_index` asset and `lol-platform stream`.
+
+Consume a micro-batch (consumer group `lol-platform-stream`), turn it into documents, bulk-index them,
+and commit the offsets only after Elasticsearch acknowledged every document. A failure retries the same
+batch with backoff (ids are deterministic, so a retry overwrites rather than doubles) and never commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
+
+from lol_platform.ingest.landing import KafkaMessage
+from lol_platform.resources.elasticsearch import ElasticsearchResource
+from lol_platform.resources.errors import ServiceUnavailable
+from lol_platform.resources.kafka import KafkaResource
+from lol_platform.speed.documents import DocumentBatch, build_documents
+
+STREAM_GROUP = "lol-platform-stream"
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    group_id: str = STREAM_GROUP
+    batch_max_messages: int = 2_000
+    batch_max_seconds: float = 1.0
+    chunk_size: int = 1_000  # documents per bulk request (measured: see README, speed layer)
+    bulk_threads: int = 2
+    retry_initial_s: float = 0.5
+    retry_max_s: float = 10.0
+    max_attempts: int | None = 8  # None: retry until it works (the long-running stream)
+
+
+@dataclass
+class StreamStats:
+    messages: int = 0
+    documents: int = 0
+    quarantined: int = 0
+    batches: int = 0
+    retries: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    committed: dict[int, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def add(self, other: StreamStats) -> None:
+        self.messages += other.messages
+        self.documents += other.documents
+        self.quarantined += other.quarantined
+        self.batches += other.batches
+        self.retries += other.retries
+        self.latencies_ms = (self.latencies_ms + other.latencies_ms)[-100_000:]  # bounded for `run`
+        self.committed.update(other.committed)
+
+    def latency_percentiles(self) -> dict[str, float]:
+        if not self.latencies_ms:
+            return {}
+        p50, p95, p99 = np.percentile(self.latencies_ms, [50, 95, 99])
+        return {"p50_ms": round(float(p50), 1), "p95_ms": round(float(p95), 1), "p99_ms": round(float(p99), 1)}
+
+
+class StreamIndexer:
+    def __init__(self, kafka: KafkaResource, es: ElasticsearchResource, config: StreamConfig = StreamConfig(), log=print):
+        self.kafka, self.es, self.config, self.log = kafka, es, config, log
+        self.quarantine_index = f"{es.index}_quarantine"
+        self._consumer = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def __enter__(self) -> StreamIndexer:
+        self.kafka.health_check()
+        self.es.ensure_index()
+        self.kafka.ensure_topic()
+        self._consumer = self.kafka.consumer(self.config.group_id, **{"enable.partition.eof": False})
+        self._consumer.subscribe([self.kafka.topic])
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._consumer is not None:
+            self._consumer.close()  # uncommitted offsets are simply re-read by the next consumer
+            self._consumer = None
+
+    # -- one micro-batch ------------------------------------------------------------------------
+    def step(self) -> StreamStats:
+        messages = self._consume()
+        stats = StreamStats()
+        if not messages:
+            return stats
+        batch = build_documents(messages, dt.datetime.now(dt.timezone.utc))
+        stats.retries = self._index_until_acknowledged(batch)
+        acked_ms = time.time() * 1000
+        offsets = self._next_offsets(messages)
+        self._consumer.commit(offsets=[TopicPartition(self.kafka.topic, p, o) for p, o in offsets.items()], asynchronous=False)
+        stats.messages, stats.documents, stats.quarantined, stats.batches = len(messages), len(batch.documents), len(batch.quarantined), 1
+        stats.latencies_ms = [acked_ms - created for created in batch.created_ms]
+        stats.committed = offsets
+        return stats
+
+    def _consume(self) -> list[KafkaMessage]:
+        out: list[KafkaMessage] = []
+        try:
+            raw = self._consumer.consume(num_messages=self.config.batch_max_messages, timeout=self.config.batch_max_seconds)
+        except KafkaException as exc:
+            raise ServiceUnavailable("Kafka", self.kafka.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP") from exc
+        for msg in raw:
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise ServiceUnavailable("Kafka", self.kafka.bootstrap_servers, err, "LOL_KAFKA_BOOTSTRAP")
+            ts_type, ts = msg.timestamp()
+            out.append(KafkaMessage(msg.topic(), msg.partition(), msg.offset(), msg.value(), ts if ts_type else None))
+        return out
+
+    @staticmethod
+    def _next_offsets(messages: list[KafkaMessage]) -> dict[int, int]:
+        offsets: dict[int, int] = {}
+        for m in messages:
+            offsets[m.partition] = max(offsets.get(m.partition, 0), m.offset + 1)
+        return offsets
+
+    def _index_until_acknowledged(self, batch: DocumentBatch) -> int:
+        """Bulk-index documents and quarantine records; retry the whole batch with backoff on failure."""
+        from elasticsearch import exceptions
+
+        delay, attempt = self.config.retry_initial_s, 0
+        while True:
+            attempt += 1
+            try:
+                rejected = self._bulk(self.es.index, batch.documents)
+                rejected += self._bulk(self.quarantine_index, batch.quarantined)
+                if rejected:
+                    # Documents Elasticsearch refuses (e.g. a mapping conflict) are quarantined, not retried forever.
+                    self._bulk(self.quarantine_index, rejected)
+                    batch.quarantined += rejected
+                return attempt - 1
+            except (exceptions.ConnectionError, exceptions.TransportError, _RetryableBulkError) as exc:
+                if self.config.max_attempts is not None and attempt >= self.config.max_attempts:
+                    raise ServiceUnavailable("Elasticsearch", self.es.url, f"{exc} (after {attempt} attempts; nothing committed)", "LOL_ES_URL") from exc
+                self.log(f"Elasticsearch at {self.es.url} failed ({type(exc).__name__}: {str(exc)[:200]}); retry {attempt} in {delay:.1f}s, offsets not committed")
+                time.sleep(delay)
+                delay = min(delay * 2, self.config.retry_max_s)
+
+    def _bulk(self, index: str, docs: list[dict]) -> list[dict]:
+        """Index docs; return quarantine records for documents rejected with a 4xx. 429/5xx raise to retry."""
+        from elasticsearch.helpers import parallel_bulk
+
+        if not docs:
+            return []
+        actions = ({"_index": index, "_id": d["_id"], "_source": {k: v for k, v in d.items() if k != "_id"}} for d in docs)
+        rejected: list[dict] = []
+        for ok, item in parallel_bulk(
+            self.es.client(), actions, thread_count=self.config.bulk_threads, chunk_size=self.config.chunk_size,
+            raise_on_error=False, raise_on_exception=True,
+        ):  # fmt: skip
+            if ok:
+                continue
+            result = item.get("index", {})
+            status = result.get("status", 0)
+            if status == 429 or status >= 500:
+                raise _RetryableBulkError(f"bulk item {result.get('_id')} failed with {status}: {result.get('error')}")
+            rejected.append({
+                "_id": f"rejected-{result.get('_id')}", "stage": "stream", "reason": f"rejected by Elasticsearch: {result.get('error')}",
+                "quarantined_at": dt.datetime.now(dt.timezone.utc).isoformat(), "raw": str(result.get("_id")),
+            })  # fmt: skip
+        return rejected
+
+    # -- loops ----------------------------------------------------------------------------------
+    def lag(self) -> int:
+        """Messages not yet consumed by this consumer on its assigned partitions."""
+        total = 0
+        for tp in self._consumer.assignment():
+            low, high = self._consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+            position = self._consumer.position([tp])[0].offset
+            total += high - (position if position >= 0 else self._committed_or(tp, low))
+        return total
+
+    def _committed_or(self, tp: TopicPartition, low: int) -> int:
+        committed = self._consumer.committed([tp], timeout=5)[0].offset
+        return committed if committed >= 0 else low
+
+    def drain(self, max_seconds: float, idle_batches_to_stop: int = 2, progress=None) -> StreamStats:
+        """Catch up: micro-batches until the backlog is empty (or time is up). Used by the asset."""
+        total, idle, t0 = StreamStats(), 0, time.monotonic()
+        while time.monotonic() - t0 < max_seconds:
+            stats = self.step()
+            total.add(stats)
+            if progress and stats.messages:
+                progress(total)
+            idle = idle + 1 if stats.messages == 0 else 0
+            if idle >= idle_batches_to_stop and (not self._consumer.assignment() or self.lag() == 0):
+                break
+        total.seconds = time.monotonic() - t0
+        return total
+
+    def run(self, should_stop=lambda: False, report_every_s: float = 10.0) -> StreamStats:
+        """Until stopped: second-level freshness. Start more of these in the same group to scale out."""
+        total, t0, last = StreamStats(), time.monotonic(), time.monotonic()
+        while not should_stop():
+            total.add(self.step())
+            if time.monotonic() - last >= report_every_s:
+                last = time.monotonic()
+                self.log(f"indexed {total.documents} docs from {total.messages} messages, quarantined {total.quarantined}, latency {total.latency_percentiles()}")
+        total.seconds = time.monotonic() - t0
+        return total
+
+
+class _RetryableBulkError(Exception):
+    pass
