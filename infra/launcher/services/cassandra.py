@@ -1,6 +1,332 @@
-"""TODO: cassandra service (being written)."""
-from lol_stack.process import JavaService
+"""Apache Cassandra 5.0: one single-token node on 127.0.0.1, CassandraDaemon in the foreground.
+
+Files under <stack>/cassandra/:
+  cassandra.yaml     generated on every start (single node, small memtables and caches)
+  logback.xml        INFO to logs/system.log (rolling, capped) and to stdout (logs/cassandra.out)
+  data/              data, commitlog, saved_caches, hints, cdc_raw (kept across restarts)
+  java-no-memlock.sh when run as root: execs java without CAP_IPC_LOCK (see Cassandra.java())
+
+JMX listens on localhost only (default 7199, LOL_CASSANDRA_JMX_PORT; 0 turns it off), so
+`Cassandra(config).nodetool("status")` works (NodeTool needs the same --add-opens flags as the
+server on Java 17, which that method passes).
+The heap is LOL_CASSANDRA_HEAP_MB (default 768) rather than the stack-wide LOL_STACK_HEAP_MB:
+Cassandra 5.0 does not run comfortably in 512m.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+from lol_stack.process import JavaService, ServiceStartError, port_open, resolve_classpath
+
+# The JPMS flags of Cassandra 5.0's conf/jvm17-server.options. Only cassandra-all is on the
+# classpath (not the tarball's conf/), so the list is carried here. Keep it in step when the
+# version in infra/poms/cassandra/pom.xml changes.
+JVM17_MODULE_FLAGS = [
+    "-Djdk.attach.allowAttachSelf=true",
+    "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+    "--add-exports", "java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED",
+    "--add-exports", "java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    "--add-exports", "java.rmi/sun.rmi.server=ALL-UNNAMED",
+    "--add-exports", "java.sql/java.sql=ALL-UNNAMED",
+    "--add-exports", "java.base/java.lang.ref=ALL-UNNAMED",
+    "--add-exports", "jdk.unsupported/sun.misc=ALL-UNNAMED",
+    "--add-opens", "java.base/java.lang.module=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.loader=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.ref=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.reflect=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.math=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.module=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.util.jar=ALL-UNNAMED",
+    "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
+    "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens", "java.base/java.io=ALL-UNNAMED",
+    "--add-opens", "java.base/java.lang.reflect=ALL-UNNAMED",
+    "--add-opens", "java.base/java.lang=ALL-UNNAMED",
+    "--add-opens", "java.base/java.util=ALL-UNNAMED",
+    # Netty settings from the same file.
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Dio.netty.allocator.useCacheForAllThreads=true",
+    "-Dio.netty.allocator.maxOrder=11",
+]  # fmt: skip
+
+# bin/cassandra adds these only when a full JDK (javac) is present, since a JRE lacks the
+# jdk.compiler / jdk.attach modules (CASSANDRA-19001); they serve sjk/jcmd-style tooling.
+JDK_ONLY_MODULE_FLAGS = [
+    "--add-exports", "jdk.attach/sun.tools.attach=ALL-UNNAMED",
+    "--add-exports", "jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+    "--add-opens", "jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
+]  # fmt: skip
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
 
 class Cassandra(JavaService):
-    name = 'cassandra'
-    pom = 'cassandra'
+    name = "cassandra"
+    pom = "cassandra"
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.heap_mb = _env_int("LOL_CASSANDRA_HEAP_MB", 768)
+        self.jmx_port = _env_int("LOL_CASSANDRA_JMX_PORT", 7199)
+        self._jamm_jar: str | None = None
+
+    @property
+    def data_root(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def yaml_path(self) -> Path:
+        return self.home / "cassandra.yaml"
+
+    @property
+    def logback_path(self) -> Path:
+        return self.home / "logback.xml"
+
+    def address(self) -> str:
+        return f"{self.config.host}:{self.config.cassandra_port}"
+
+    def main_class(self) -> str:
+        return "org.apache.cassandra.service.CassandraDaemon"
+
+    # -- JVM -------------------------------------------------------------------------------
+    def jvm_options(self) -> list[str]:
+        logs = self.home / "logs"
+        opts = [
+            f"-Xms{min(256, self.heap_mb)}m",
+            f"-Xmx{self.heap_mb}m",
+            "-Xss512k",
+            "-XX:+UseG1GC",
+            "-XX:+ParallelRefProcEnabled",
+            "-XX:MaxTenuringThreshold=1",
+            "-XX:MaxGCPauseMillis=300",
+            "-XX:+UseThreadPriorities",
+            "-XX:+UseTLAB",
+            "-XX:+ResizeTLAB",
+            "-XX:+ExitOnOutOfMemoryError",  # Cassandra's own start-up check asks for this
+            "-Djava.net.preferIPv4Stack=true",
+            *JVM17_MODULE_FLAGS,
+        ]
+        if self._is_jdk():
+            opts += JDK_ONLY_MODULE_FLAGS
+        if self._jamm_jar:
+            opts.append(f"-javaagent:{self._jamm_jar}")
+        opts += [
+            "-Dcassandra-foreground=yes",
+            f"-Dcassandra.config=file://{self.yaml_path}",
+            f"-Dcassandra.storagedir={self.data_root}",
+            f"-Dcassandra.logdir={logs}",
+            f"-Dlogback.configurationFile={self.logback_path}",
+            f"-Dcassandra.triggers_dir={self.home / 'triggers'}",
+            # A lone seed node has no peers to wait for; skip the gossip settle wait (~10s).
+            "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+        ]
+        if self.jmx_port:
+            # Local-only JMX (what cassandra-env.sh does with LOCAL_JMX=yes); nodetool uses it.
+            opts.append(f"-Dcassandra.jmx.local.port={self.jmx_port}")
+        return opts
+
+    def _is_jdk(self) -> bool:
+        return (Path(super().java()).resolve().parent / "javac").exists()
+
+    # Cassandra calls mlockall(MCL_CURRENT) at start. As root (CAP_IPC_LOCK) that succeeds and
+    # marks every mapping locked, so the whole heap becomes resident as it is committed and can
+    # never be reclaimed. A dev stack does not want that: as root, start the JVM without
+    # CAP_IPC_LOCK (setpriv execs java, so the pid is unchanged); mlockall then fails against
+    # RLIMIT_MEMLOCK and Cassandra only logs a warning. LOL_CASSANDRA_MLOCK=1 keeps the lock.
+    @property
+    def _launcher_path(self) -> Path:
+        return self.home / "java-no-memlock.sh"
+
+    def _drop_memlock(self) -> bool:
+        return (
+            os.geteuid() == 0
+            and os.environ.get("LOL_CASSANDRA_MLOCK", "0") != "1"
+            and shutil.which("setpriv") is not None
+        )
+
+    def java(self) -> str:
+        if self._drop_memlock() and self._launcher_path.exists():
+            return str(self._launcher_path)
+        return super().java()
+
+    # -- files -----------------------------------------------------------------------------
+    def prepare(self, classpath: str) -> None:
+        jamm = [p for p in classpath.split(os.pathsep) if Path(p).name.startswith("jamm-") and p.endswith(".jar")]
+        if not jamm:
+            raise ServiceStartError("cassandra: no jamm jar in the resolved classpath (needed as -javaagent)")
+        self._jamm_jar = jamm[0]
+        c = self.config
+        ports = {"native": c.cassandra_port, "storage": c.cassandra_storage_port, "JMX": self.jmx_port}
+        busy = [f"{what} {port}" for what, port in ports.items() if port and port_open(c.host, port)]
+        if busy:  # e.g. a Cassandra left running without a pid file: readiness would probe it
+            raise ServiceStartError(
+                f"cassandra: port(s) already in use on {c.host}: {', '.join(busy)} (another Cassandra?). "
+                "Stop it, or move ports with LOL_CASSANDRA_PORT / LOL_CASSANDRA_STORAGE_PORT / "
+                "LOL_CASSANDRA_JMX_PORT (0 turns JMX off)."
+            )
+        for sub in ("data", "commitlog", "saved_caches", "hints", "cdc_raw"):
+            (self.data_root / sub).mkdir(parents=True, exist_ok=True)
+        (self.home / "triggers").mkdir(exist_ok=True)
+        self.yaml_path.write_text(self._yaml())
+        if self._drop_memlock():
+            self._launcher_path.write_text(
+                "#!/bin/sh\n# Generated by lol_stack: run java without CAP_IPC_LOCK (see cassandra.py).\n"
+                f"exec {shlex.quote(shutil.which('setpriv'))} --bounding-set=-ipc_lock --inh-caps=-ipc_lock -- "
+                f'{shlex.quote(super().java())} "$@"\n'
+            )
+            self._launcher_path.chmod(0o755)
+        self.logback_path.write_text(self._logback())
+        self._tools_logback_path.write_text(
+            '<configuration><appender name="E" class="ch.qos.logback.core.ConsoleAppender">'
+            "<target>System.err</target><encoder><pattern>%-5level %msg%n</pattern></encoder></appender>"
+            '<root level="WARN"><appender-ref ref="E"/></root></configuration>\n'
+        )
+
+    def _yaml(self) -> str:
+        c = self.config
+        d = self.data_root
+        return f"""\
+# Generated by lol_stack (infra/launcher/services/cassandra.py) on every start; edits are lost.
+cluster_name: lol_stack
+num_tokens: 1
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+endpoint_snitch: SimpleSnitch
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "{c.host}"
+listen_address: {c.host}
+broadcast_address: {c.host}
+rpc_address: {c.host}
+broadcast_rpc_address: {c.host}
+storage_port: {c.cassandra_storage_port}
+start_native_transport: true
+native_transport_port: {c.cassandra_port}
+
+data_file_directories:
+  - {d / "data"}
+commitlog_directory: {d / "commitlog"}
+saved_caches_directory: {d / "saved_caches"}
+hints_directory: {d / "hints"}
+cdc_raw_directory: {d / "cdc_raw"}
+
+# periodic: a kill -9 (or -XX:+ExitOnOutOfMemoryError) loses writes acknowledged since the
+# last sync; 1s (default 10s) keeps that window small. A SIGTERM (Stack.down) drains: no loss.
+commitlog_sync: periodic
+commitlog_sync_period: 1000ms
+commitlog_segment_size: 32MiB
+commitlog_total_space: 256MiB
+auto_snapshot: false
+snapshot_before_compaction: false
+storage_compatibility_mode: CASSANDRA_4
+
+authenticator: AllowAllAuthenticator
+authorizer: AllowAllAuthorizer
+
+# Sized for a heap of ~768MiB on a laptop-class machine.
+memtable_allocation_type: heap_buffers
+memtable_heap_space: 64MiB
+memtable_offheap_space: 64MiB
+memtable_flush_writers: 1
+key_cache_size: 16MiB
+row_cache_size: 0MiB
+counter_cache_size: 4MiB
+prepared_statements_cache_size: 8MiB
+file_cache_size: 32MiB
+networking_cache_size: 16MiB
+index_summary_capacity: 8MiB
+concurrent_reads: 8
+concurrent_writes: 8
+concurrent_counter_writes: 8
+concurrent_materialized_view_writes: 4
+concurrent_compactors: 1
+compaction_throughput: 64MiB/s
+native_transport_max_threads: 32
+"""
+
+    def _logback(self) -> str:
+        logs = self.home / "logs"
+        return f"""\
+<!-- Generated by lol_stack on every start. -->
+<configuration scan="false">
+  <appender name="SYSTEMLOG" class="ch.qos.logback.core.rolling.RollingFileAppender">
+    <file>{logs}/system.log</file>
+    <rollingPolicy class="ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy">
+      <fileNamePattern>{logs}/system.log.%d{{yyyy-MM-dd}}.%i.zip</fileNamePattern>
+      <maxFileSize>20MB</maxFileSize>
+      <maxHistory>7</maxHistory>
+      <totalSizeCap>200MB</totalSizeCap>
+    </rollingPolicy>
+    <encoder>
+      <pattern>%-5level [%thread] %date{{ISO8601}} %F:%L - %msg%n</pattern>
+    </encoder>
+  </appender>
+  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder>
+      <pattern>%-5level [%thread] %date{{ISO8601}} %F:%L - %msg%n</pattern>
+    </encoder>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="SYSTEMLOG"/>
+    <appender-ref ref="STDOUT"/>
+  </root>
+  <logger name="org.apache.cassandra" level="INFO"/>
+</configuration>
+"""
+
+    @property
+    def _tools_logback_path(self) -> Path:
+        return self.home / "logback-tools.xml"
+
+    def nodetool(self, *args: str, timeout_s: float = 60) -> str:
+        """Run `nodetool <args>` against this node over local JMX; return its stdout."""
+        if not self.jmx_port:
+            raise ServiceStartError("cassandra: JMX is off (LOL_CASSANDRA_JMX_PORT=0), nodetool cannot connect")
+        cmd = [
+            super().java(), "-Xmx128m", *JVM17_MODULE_FLAGS,
+            f"-Dlogback.configurationFile={self._tools_logback_path}",
+            "-cp", resolve_classpath(self.config, self.pom), "org.apache.cassandra.tools.NodeTool",
+            "-h", "127.0.0.1", "-p", str(self.jmx_port), *args,
+        ]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=self.home)
+        if proc.returncode != 0:
+            raise ServiceStartError(f"nodetool {' '.join(args)} failed:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}")
+        return proc.stdout
+
+    # -- readiness -------------------------------------------------------------------------
+    def is_ready(self) -> bool:
+        if not port_open(self.config.host, self.config.cassandra_port):
+            return False
+        # The native port can accept TCP before CQL is served; ask as a client would.
+        try:
+            from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+            from cassandra.policies import DCAwareRoundRobinPolicy
+        except ImportError as exc:  # pragma: no cover - the venv pins cassandra-driver
+            raise ServiceStartError("cassandra readiness needs the cassandra-driver package") from exc
+        cluster = Cluster(
+            [self.config.host],
+            port=self.config.cassandra_port,
+            protocol_version=5,
+            execution_profiles={
+                EXEC_PROFILE_DEFAULT: ExecutionProfile(
+                    load_balancing_policy=DCAwareRoundRobinPolicy(local_dc="datacenter1"), request_timeout=3
+                )
+            },
+            connect_timeout=3,
+            control_connection_timeout=3,
+        )
+        try:
+            session = cluster.connect()
+            row = session.execute("SELECT release_version FROM system.local").one()
+            return row is not None
+        except Exception:
+            return False
+        finally:
+            cluster.shutdown()
