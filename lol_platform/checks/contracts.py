@@ -1,0 +1,97 @@
+"""Pandera (PySpark) contracts for every table, derived from the schema module's Fields.
+
+Pandera validates the Spark DataFrame without collecting it and gives the verdict per column and rule.
+Because it reports no counts, `validate_frame` then counts the failing rows of each failed rule and keeps
+a few examples, using the same Field rules as Spark filters, for the check metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandera.pyspark as pa
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from lol_platform.schemas import Field, spark_schema
+
+
+def pandera_schema(fields: list[Field], name: str) -> pa.DataFrameSchema:
+    types = {f.name: f_type for f, f_type in zip(fields, [sf.dataType for sf in spark_schema(fields).fields])}
+    columns = {}
+    for f in fields:
+        checks = []
+        if f.ge is not None:
+            checks.append(pa.Check.ge(f.ge))
+        if f.le is not None:
+            checks.append(pa.Check.le(f.le))
+        if f.isin is not None:
+            checks.append(pa.Check.isin(list(f.isin)))
+        columns[f.name] = pa.Column(types[f.name], checks=checks, nullable=f.nullable)
+    return pa.DataFrameSchema(columns, name=name, strict=True)
+
+
+def rule_violations(fields: list[Field]) -> dict[str, Column]:
+    """Rule description -> Spark condition that is true on a violating row (same rules as the contract)."""
+    rules: dict[str, Column] = {}
+    for f in fields:
+        col = F.col(f.name)
+        if not f.nullable:
+            rules[f"{f.name} is null"] = col.isNull()
+        if f.ge is not None:
+            rules[f"{f.name} < {f.ge:g}"] = col < F.lit(f.ge)
+        if f.le is not None:
+            rules[f"{f.name} > {f.le:g}"] = col > F.lit(f.le)
+        if f.isin is not None:
+            rules[f"{f.name} not in {list(f.isin)}"] = ~col.isin(list(f.isin))
+    return rules
+
+
+@dataclass
+class ContractResult:
+    passed: bool
+    rows: int
+    pandera_errors: dict = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)  # rule -> failing rows
+    examples: list[dict] = field(default_factory=list)
+
+    def metadata(self) -> dict:
+        return {
+            "rows_checked": self.rows,
+            "failed_rules": len(self.failures),
+            "failing_rows_by_rule": self.failures,
+            "examples": self.examples[:5],
+            "pandera_errors": self.pandera_errors,
+        }
+
+
+def validate_frame(df: DataFrame, fields: list[Field], name: str, example_columns: list[str] | None = None) -> ContractResult:
+    validated = pandera_schema(fields, name).validate(df)
+    errors = _plain(dict(validated.pandera.errors))
+    rows = df.count()
+    if not errors:
+        return ContractResult(True, rows)
+    present = set(df.columns)
+    rules = {rule: cond for rule, cond in rule_violations(fields).items() if rule.split(" ")[0] in present}
+    counts = df.select([F.sum(F.when(cond, 1).otherwise(0)).alias(str(i)) for i, cond in enumerate(rules.values())]).first()
+    failures = {rule: int(counts[str(i)] or 0) for i, rule in enumerate(rules) if counts[str(i)]}
+    examples: list[dict] = []
+    if failures:
+        keep = example_columns or df.columns[:8]
+        for rule in list(failures)[:3]:
+            for row in df.where(rules[rule]).select(*[c for c in keep if c in present]).limit(2).collect():
+                examples.append({"rule": rule, **{k: _jsonable(v) for k, v in row.asDict().items()}})
+    return ContractResult(False, rows, errors, failures, examples)
+
+
+def _plain(errors: dict) -> dict:
+    """Pandera's nested error report as JSON-friendly text (schema/column/check/error)."""
+    out: dict = {}
+    for level, by_type in errors.items():
+        for kind, items in dict(by_type).items():
+            out[f"{level}/{kind}"] = [f"{i.get('column')}: {i.get('check')}: {i.get('error')}" for i in items][:20]
+    return out
+
+
+def _jsonable(value):
+    return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
