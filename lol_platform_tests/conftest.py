@@ -20,17 +20,17 @@ def service_stack():
     """Kafka, HDFS, Cassandra and Elasticsearch on 127.0.0.1, as `lol-platform stack up` runs them.
 
     A stack that is already up (e.g. `make dev` running) is reused and left running; one started here
-    is stopped at the end unless LOL_KEEP_STACK=1.
+    is stopped at the end (only what was started here) unless LOL_KEEP_STACK=1.
     """
     from lol_stack import Stack
 
     stack = Stack()
-    started_here = not stack.all_up()
+    started_here = [row["service"] for row in stack.status() if row["state"] != "up"]
     if started_here:
         stack.up(progress=lambda line: print(line, flush=True))
     yield stack
     if started_here and os.environ.get("LOL_KEEP_STACK") != "1":
-        stack.down(progress=lambda line: None)
+        Stack(only=started_here).down(progress=lambda line: None)
 
 
 @pytest.fixture

@@ -47,6 +47,6 @@ class ElasticsearchResource(ConfigurableResource):
         self.health_check()
         es = self.client()
         # The template is named after, and matches exactly, the configured index.
-        es.indices.put_template(name=self.index, body={**self.template(), "index_patterns": [self.index]})
+        es.indices.put_index_template(name=self.index, body={**self.template(), "index_patterns": [self.index]})
         if not es.indices.exists(index=self.index):
             es.indices.create(index=self.index, ignore=400)  # 400: created concurrently

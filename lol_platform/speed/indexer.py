@@ -190,7 +190,8 @@ class StreamIndexer:
             if progress and stats.messages:
                 progress(total)
             idle = idle + 1 if stats.messages == 0 else 0
-            if idle >= idle_batches_to_stop and (not self._consumer.assignment() or self.lag() == 0):
+            # Until the group has assigned partitions (a rebalance takes seconds), idle means nothing.
+            if idle >= idle_batches_to_stop and self._consumer.assignment() and self.lag() == 0:
                 break
         total.seconds = time.monotonic() - t0
         return total

@@ -52,8 +52,9 @@ def test_cql_keys_are_the_ones_other_systems_query_by():
 def test_es_template_maps_every_stream_field_with_an_explicit_type():
     template = json.loads((INFRA / "elasticsearch" / "lol_matches_stream.template.json").read_text())
     assert template["index_patterns"] == ["lol_matches_stream"]
-    props = template["mappings"]["properties"]
-    assert template["mappings"]["dynamic"] == "strict"
+    mappings = template["template"]["mappings"]
+    props = mappings["properties"]
+    assert mappings["dynamic"] == "strict"
     assert set(props) == set(schemas.names(schemas.STREAM_DOCUMENT))
     for f in schemas.STREAM_DOCUMENT:
         assert props[f.name]["type"] in (schemas.ES_TYPES[f.type], "text"), f.name
