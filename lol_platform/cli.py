@@ -29,9 +29,9 @@ def _stack(args: argparse.Namespace) -> int:
 
 
 def _print_status(rows: list[dict]) -> None:
-    print(f"{'SERVICE':<15}{'STATE':<10}{'PID':<9}{'ADDRESS':<22}LOG")
+    print(f"{'SERVICE':<15}{'STATE':<10}{'PID':<9}{'ADDRESS':<58}LOG")
     for row in rows:
-        print(f"{row['service']:<15}{row['state']:<10}{str(row['pid'] or '-'):<9}{row['address']:<22}{row['log']}")
+        print(f"{row['service']:<15}{row['state']:<10}{str(row['pid'] or '-'):<9}{row['address']:<58}{row['log']}")
 
 
 def _produce(args: argparse.Namespace) -> int:

@@ -94,6 +94,7 @@ class JavaService(ABC):
             pid = int(self.pid_path.read_text().strip())
         except (OSError, ValueError):
             return None
+        self._reap(pid)  # a child that died is a zombie until reaped, and kill(pid, 0) would still succeed
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -113,6 +114,12 @@ class JavaService(ABC):
         """Start the process in its own session (process group) and return without waiting."""
         if self.is_running():
             return
+        busy = [port for port in self.ports() if port_open(self.config.host, port)]
+        if busy:
+            raise ServiceStartError(
+                f"{self.name} cannot start: port(s) {busy} on {self.config.host} are held by another process "
+                f"(not one this stack started). Stop it, or set the LOL_*_PORT variables (see README)."
+            )
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         classpath = resolve_classpath(self.config, self.pom)
@@ -181,7 +188,11 @@ class JavaService(ABC):
         try:
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
-            pass
+            pass  # not our child (started by another process): nothing to reap
+
+    def ports(self) -> list[int]:
+        """Ports this service binds; start() refuses to run if another process holds one."""
+        return []
 
     def status(self) -> dict:
         running = self.is_running()

@@ -100,6 +100,7 @@ class LakeResource(ConfigurableResource):
         return fs.get_file_info(target).size
 
     def read_parquet(self, relpath: str) -> pa.Table:
+        """A file, or a directory of files (as Spark writes them; `_SUCCESS` and hidden files skipped)."""
         return pq.read_table(self.path(relpath), filesystem=self.filesystem())
 
     def list_files(self, reldir: str, suffix: str = ".parquet") -> list[pafs.FileInfo]:

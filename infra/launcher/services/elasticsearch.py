@@ -68,6 +68,9 @@ class Elasticsearch(JavaService):
     def address(self) -> str:
         return f"http://{self.config.host}:{self.config.elasticsearch_port}"
 
+    def ports(self) -> list[int]:
+        return [self.config.elasticsearch_port, self.config.elasticsearch_transport_port]
+
     def main_class(self) -> str:
         return LAUNCHER_CLASS
 

@@ -131,6 +131,9 @@ class NameNode(_HdfsService):
         c = self.config
         return f"hdfs://{c.host}:{c.namenode_rpc_port} (WebHDFS http://{c.host}:{c.namenode_http_port})"
 
+    def ports(self) -> list[int]:
+        return [self.config.namenode_rpc_port, self.config.namenode_http_port]
+
     def main_class(self) -> str:
         return "org.apache.hadoop.hdfs.server.namenode.NameNode"
 
@@ -169,6 +172,9 @@ class DataNode(_HdfsService):
     def address(self) -> str:
         c = self.config
         return f"{c.host}:{c.datanode_port} (http {c.host}:{c.datanode_http_port})"
+
+    def ports(self) -> list[int]:
+        return [self.config.datanode_port, self.config.datanode_http_port, self.config.datanode_ipc_port]
 
     def main_class(self) -> str:
         return "org.apache.hadoop.hdfs.server.datanode.DataNode"

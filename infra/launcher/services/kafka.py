@@ -23,6 +23,9 @@ class Kafka(JavaService):
     def address(self) -> str:
         return f"{self.config.host}:{self.config.kafka_port}"
 
+    def ports(self) -> list[int]:
+        return [self.config.kafka_port, self.config.kafka_controller_port]
+
     def main_class(self) -> str:
         return "kafka.Kafka"
 
