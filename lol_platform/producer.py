@@ -44,7 +44,9 @@ def produce_matches(
     """Send `count` matches (None: until `should_stop()` or Ctrl-C) at `rate` matches/s (None: as fast as possible)."""
     kafka.ensure_topic()
     producer = kafka.producer()
-    generator = MatchGenerator(seed=seed, start_date=start_date, days=days, late_share=late_share)
+    # A bounded run spreads its matches evenly over the dates; an endless one laps them 1,000 a day.
+    per_day = count / days if count else 1000.0
+    generator = MatchGenerator(seed=seed, start_date=start_date, days=days, late_share=late_share, matches_per_day=max(per_day, 1.0))
     stats = ProduceStats()
     t0 = last_report = time.monotonic()
     sequence = range(count) if count is not None else itertools.count()

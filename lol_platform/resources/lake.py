@@ -99,14 +99,18 @@ class LakeResource(ConfigurableResource):
         fs.move(tmp, target)
         return fs.get_file_info(target).size
 
+    def relative(self, info: pafs.FileInfo) -> str:
+        """The lake-relative path of a listed file."""
+        return posixpath.relpath(info.path, self.path())
+
     def read_parquet(self, relpath: str) -> pa.Table:
         """A file, or a directory of files (as Spark writes them; `_SUCCESS` and hidden files skipped)."""
         return pq.read_table(self.path(relpath), filesystem=self.filesystem())
 
-    def list_files(self, reldir: str, suffix: str = ".parquet") -> list[pafs.FileInfo]:
-        """Files directly under a directory (hidden and temp files excluded); [] if it does not exist."""
+    def list_files(self, reldir: str, suffix: str = ".parquet", recursive: bool = False) -> list[pafs.FileInfo]:
+        """Files under a directory (hidden and temp files excluded); [] if it does not exist."""
         fs = self.filesystem()
-        selector = pafs.FileSelector(self.path(reldir), allow_not_found=True, recursive=False)
+        selector = pafs.FileSelector(self.path(reldir), allow_not_found=True, recursive=recursive)
         return sorted(
             (
                 info

@@ -1,3 +1,3 @@
-from lol_platform.sensors.kafka_match_sensor import IngestSettings, kafka_match_sensor
+from lol_platform.sensors.kafka_ingest import IngestSettings, kafka_match_sensor
 
 __all__ = ["IngestSettings", "kafka_match_sensor"]
