@@ -62,7 +62,8 @@ def produce_matches(
                 # Pace against the schedule, not per message, so the rate holds on average.
                 ahead = (i + 1) / rate - (time.monotonic() - t0)
                 if ahead > 0:
-                    producer.poll(ahead)
+                    time.sleep(ahead)  # not producer.poll(ahead): it returns early on each delivery report
+                    producer.poll(0)
             now = time.monotonic()
             if now - last_report >= progress_every_s:
                 last_report = now

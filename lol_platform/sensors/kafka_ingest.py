@@ -63,7 +63,7 @@ def ingest_tick(
 
 @sensor(
     name="kafka_match_sensor",
-    minimum_interval_seconds=15,
+    minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
     description="Lands Match-V5 messages from Kafka `lol_matches` as raw_matches Parquet partitions in the lake.",
 )
