@@ -1,0 +1,84 @@
+"""The contract of a raw_matches partition, checked without Spark: the files are read over the lake's
+filesystem (WebHDFS for HDFS) and validated with Pandera's pandas backend, plus the per-match relations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pdx
+import pyarrow as pa
+
+from lol_platform.schemas import PARTICIPANTS_PER_MATCH, Field
+
+_PANDAS_DTYPES = {
+    "int16": "int16", "int32": "int32", "int64": "int64", "float64": "float64", "bool": "bool",
+    "timestamp": "datetime64[us, UTC]",
+}  # fmt: skip  (strings, dates and lists arrive as Python objects: no dtype to enforce)
+
+
+def pandas_schema(fields: list[Field], name: str) -> pdx.DataFrameSchema:
+    columns = {}
+    for f in fields:
+        checks = []
+        if f.ge is not None:
+            checks.append(pdx.Check.ge(f.ge))
+        if f.le is not None:
+            checks.append(pdx.Check.le(f.le))
+        if f.isin is not None:
+            checks.append(pdx.Check.isin(list(f.isin)))
+        columns[f.name] = pdx.Column(_PANDAS_DTYPES.get(f.type), checks=checks, nullable=f.nullable)
+    return pdx.DataFrameSchema(columns, name=name, strict=True)
+
+
+@dataclass
+class RawCheckResult:
+    passed: bool
+    rows: int
+    matches: int
+    failures: dict[str, int] = field(default_factory=dict)
+    examples: list[dict] = field(default_factory=list)
+
+
+def check_raw_partition(table: pa.Table, fields: list[Field]) -> RawCheckResult:
+    df = table.to_pandas()
+    failures: dict[str, int] = {}
+    examples: list[dict] = []
+    try:
+        pandas_schema(fields, "raw_matches").validate(df, lazy=True)
+    except pdx.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        for (column, check), group in cases.groupby(["column", "check"], dropna=False):
+            failures[f"{column}: {check}"] = len(group)
+        examples += [{k: _plain(v) for k, v in row.items()} for row in cases.head(5).to_dict("records")]
+    relation_failures, relation_examples = _relations(df)
+    failures.update(relation_failures)
+    examples += relation_examples
+    return RawCheckResult(not failures, len(df), df["match_id"].nunique() if len(df) else 0, failures, examples[:8])
+
+
+def _relations(df: pd.DataFrame) -> tuple[dict[str, int], list[dict]]:
+    """10 participants and exactly one winning team per match."""
+    if df.empty:
+        return {}, []
+    per_match = df.groupby("match_id").agg(
+        participants=("participant_id", "nunique"),
+        rows=("participant_id", "size"),
+        winning_teams=("team_id", lambda s: s[df.loc[s.index, "win"]].nunique()),
+    )
+    failures: dict[str, int] = {}
+    examples: list[dict] = []
+    for rule, bad in {
+        f"match has != {PARTICIPANTS_PER_MATCH} participants": per_match[per_match.participants != PARTICIPANTS_PER_MATCH],
+        "match has duplicate (match_id, participant_id) rows": per_match[per_match.rows != per_match.participants],
+        "match has != 1 winning team": per_match[per_match.winning_teams != 1],
+    }.items():
+        if len(bad):
+            failures[rule] = len(bad)
+            examples += [{"rule": rule, "match_id": mid, **{k: int(v) for k, v in row.items()}} for mid, row in bad.head(3).iterrows()]
+    return failures, examples
+
+
+def _plain(value):
+    return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
