@@ -2,13 +2,15 @@
 
 from dagster import Definitions, in_process_executor
 
-from lol_platform.assets.ingestion import raw_matches
+from lol_platform.assets.batch import champion_stats, cleaned_participants, position_stats
+from lol_platform.assets.ingestion import raw_matches, raw_matches_contract
 from lol_platform.assets.speed import StreamSettings, match_stream_index
 from lol_platform.resources import build_resources
 from lol_platform.sensors import IngestSettings, kafka_match_sensor
 
 defs = Definitions(
-    assets=[raw_matches, match_stream_index],
+    assets=[raw_matches, cleaned_participants, champion_stats, position_stats, match_stream_index],
+    asset_checks=[raw_matches_contract],
     sensors=[kafka_match_sensor],
     resources={**build_resources(), "ingest": IngestSettings(), "stream": StreamSettings()},
     # One process per run, so a run's Spark steps share one SparkSession (one JVM) instead of

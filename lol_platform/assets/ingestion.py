@@ -1,8 +1,17 @@
-"""raw_matches: the landed Kafka messages, one partition per match date, written by kafka_match_sensor."""
+"""raw_matches: the landed Kafka messages, one partition per match date, written by kafka_match_sensor,
+and its data quality gate."""
 
-from dagster import AssetSpec
 
+import datetime as dt
+
+import pyarrow as pa
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetSpec, AutomationCondition, MetadataValue, asset_check
+
+from lol_platform.checks.raw_contract import check_raw_partition
+from lol_platform.ingest.landing import RAW_SCHEMA, raw_partition_dir
 from lol_platform.partitions import daily_partitions
+from lol_platform.resources.lake import LakeResource
+from lol_platform.schemas import RAW_PARTICIPANTS
 
 raw_matches = AssetSpec(
     key="raw_matches",
@@ -13,5 +22,35 @@ raw_matches = AssetSpec(
         "Parquet (snappy) under /data/lol_matches/YYYY/MM/DD/, 10 rows per match, with Kafka lineage."
     ),
     kinds={"kafka", "parquet", "hdfs"},
-    metadata={"dagster/uri": "lake:/data/lol_matches/YYYY/MM/DD/"},
 )
+
+
+@asset_check(
+    asset=raw_matches.key,
+    name="raw_matches_contract",
+    blocking=True,
+    partitions_def=daily_partitions,
+    description="Pandera contract of the landed rows, 10 participants and one winning team per match.",
+    # Runs whenever a raw partition lands (any date: late data too), in the same tick as its downstream.
+    automation_condition=AutomationCondition.any_deps_updated().since_last_handled().with_label("raw_landed"),
+)
+def raw_matches_contract(context: AssetCheckExecutionContext, lake: LakeResource) -> AssetCheckResult:
+    keys = context.partition_key_range
+    start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
+    tables = []
+    for offset in range((end - start).days + 1):
+        day_dir = raw_partition_dir(start + dt.timedelta(days=offset))
+        tables += [lake.read_parquet(lake.relative(info)) for info in lake.list_files(day_dir)]
+    table = pa.concat_tables(tables, promote_options="permissive") if tables else RAW_SCHEMA.empty_table()
+    result = check_raw_partition(table, RAW_PARTICIPANTS)
+    return AssetCheckResult(
+        passed=result.passed,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "rows_checked": result.rows,
+            "matches_checked": result.matches,
+            "files": len(tables),
+            "failing_by_rule": MetadataValue.json(result.failures),
+            "examples": MetadataValue.json(result.examples),
+        },
+    )

@@ -1,6 +1,5 @@
 """match_stream_index: the speed layer's catch-up, visible in the UI; `lol-platform stream` is its live twin."""
 
-from __future__ import annotations
 
 from dagster import AutomationCondition, ConfigurableResource, MaterializeResult, MetadataValue, asset
 from pydantic import Field

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 
 from dagster_pyspark import LazyPySparkResource
@@ -39,4 +40,7 @@ def spark_config(env: Mapping[str, str] = os.environ) -> dict[str, str]:
 
 def spark_resource(env: Mapping[str, str] = os.environ) -> LazyPySparkResource:
     """The session starts on first use, once per run process (runs use the in-process executor)."""
+    # Python workers must run this interpreter (the venv with cassandra-driver), not `python3` on PATH;
+    # PySpark reads the choice from the driver's environment. A cluster sets its own PYSPARK_PYTHON.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return LazyPySparkResource(spark_config=spark_config(env))

@@ -1,0 +1,271 @@
+"""The batch layer: cleaned_participants -> champion_stats / position_stats, daily, on Spark.
+
+Every asset takes a date range (one partition, or a whole backfill as one Spark job through
+BackfillPolicy.single_run), replaces exactly those dates in the lake and in Cassandra, and reports its
+Pandera contract and a Cassandra reconciliation as blocking checks, so a failed gate stops downstream.
+"""
+
+
+import datetime as dt
+import time
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AutomationCondition,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from dagster_pyspark import LazyPySparkResource
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lol_platform.assets.ingestion import raw_matches
+from lol_platform.checks.contracts import ContractResult, validate_frame
+from lol_platform.partitions import daily_partitions
+from lol_platform.publish import cassandra_writer as cw
+from lol_platform.resources.cassandra import CassandraResource
+from lol_platform.resources.lake import LakeResource
+from lol_platform.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
+from spark_jobs import io as lake_io
+from spark_jobs.aggregates import champion_stats as compute_champion_stats
+from spark_jobs.aggregates import position_stats as compute_position_stats
+from spark_jobs.cleaning import clean_participants
+
+# Downstream partitions follow their parents, late dates and backfills included (eager() alone only
+# acts on the latest day), and never past a failed blocking check.
+BATCH_AUTOMATION = (
+    AutomationCondition.eager().without(AutomationCondition.in_latest_time_window())
+    & AutomationCondition.all_deps_blocking_checks_passed()
+).with_label("eager_all_dates_gated")
+
+# One Spark job per run at a time: a run holds a ~1 GB JVM and the machine has 2 cores.
+SPARK_TAGS = {"lol_platform/spark": "true"}
+
+
+def _date_range(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
+    keys = context.partition_key_range
+    return dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
+
+
+def _spark(pyspark: LazyPySparkResource):
+    return lake_io.configure(pyspark.spark_session)
+
+
+def _contract_check(name: str, result: ContractResult) -> AssetCheckResult:
+    return AssetCheckResult(
+        check_name=name,
+        passed=result.passed,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={k: MetadataValue.json(v) if isinstance(v, (dict, list)) else v for k, v in result.metadata().items()},
+    )
+
+
+def _markdown_table(rows: list[dict], columns: list[str]) -> str:
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    return head + "\n".join("| " + " | ".join(_fmt(r[c]) for c in columns) + " |" for r in rows)
+
+
+def _fmt(value) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def _per_date_counts(df: DataFrame, column: str) -> dict[str, int]:
+    return {str(r[0]): r[1] for r in df.groupBy(column).count().orderBy(column).collect()}
+
+
+def _reconcile(name: str, lake_counts: dict[str, int], cassandra_counts: dict[str, int]) -> AssetCheckResult:
+    mismatched = {d: {"lake": lake_counts.get(d, 0), "cassandra": cassandra_counts.get(d, 0)}
+                  for d in sorted(set(lake_counts) | set(cassandra_counts)) if lake_counts.get(d, 0) != cassandra_counts.get(d, 0)}  # fmt: skip
+    return AssetCheckResult(
+        check_name=name,
+        passed=not mismatched,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "lake_rows": sum(lake_counts.values()),
+            "cassandra_rows": sum(cassandra_counts.values()),
+            "mismatched_dates": MetadataValue.json(mismatched),
+        },
+    )
+
+
+# -- cleaned_participants ----------------------------------------------------------------------------------
+
+
+@asset(
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[raw_matches],
+    group_name="batch",
+    kinds={"spark", "parquet", "cassandra"},
+    op_tags=SPARK_TAGS,
+    automation_condition=BATCH_AUTOMATION,
+    description=(
+        "Raw participants validated, deduped on (match_id, participant_id) and enriched with features "
+        "(kda, gpm, cs_per_min, dpm, kill_participation, damage_share, vision_per_min). Bad rows go to "
+        "data/lol_quarantine/stage=clean with their reason. Published to Cassandra lol_data.match_participants."
+    ),
+    check_specs=[
+        AssetCheckSpec("cleaned_participants_contract", asset="cleaned_participants", blocking=True,
+                       description="Pandera contract of every column (types, nullability, ranges, positions)."),
+        AssetCheckSpec("cassandra_matches_lake", asset="cleaned_participants", blocking=True,
+                       description="match_participants rows in Cassandra equal the lake's rows, per date."),
+    ],  # fmt: skip
+)
+def cleaned_participants(
+    context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, cassandra: CassandraResource
+):
+    start, end = _date_range(context)
+    t0 = time.monotonic()
+    spark = _spark(pyspark)
+    raw = lake_io.read_raw(spark, lake.root, start, end)
+    result = clean_participants(raw)
+    written_dates = lake_io.write_cleaned(result.cleaned, lake.root, start, end)
+    lake_io.write_quarantine(result.quarantine, lake.root, start, end)
+    cleaned = lake_io.read_cleaned(spark, lake.root, start, end).persist()  # what readers will see
+    quarantine_reasons = {r["reason"]: r["count"] for r in result.quarantine.groupBy("reason").count().collect()}
+    contract = validate_frame(cleaned, CLEANED_PARTICIPANTS, "cleaned_participants", ["match_id", "participant_id", "kills", "kda", "team_position"])
+    lake_counts = _per_date_counts(cleaned, "match_date")
+    published = 0
+    if contract.passed:
+        dates = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+        cw.clear_participant_dates(cassandra, dates)
+        index = cleaned.groupBy("match_date", "match_id").agg(F.count(F.lit(1)).cast("int").alias("participants"))
+        cw.publish(index, cassandra, "matches_by_date", ["match_date", "match_id", "participants"])
+        published = cw.publish(cleaned, cassandra, "match_participants", names(CLEANED_PARTICIPANTS))
+        cassandra_counts = {d: cw.count_participants(cassandra, dt.date.fromisoformat(d)) for d in lake_counts}
+        reconciliation = _reconcile("cassandra_matches_lake", lake_counts, cassandra_counts)
+    else:
+        reconciliation = AssetCheckResult(check_name="cassandra_matches_lake", passed=False, severity=AssetCheckSeverity.ERROR,
+                                          metadata={"skipped": "contract failed: nothing was published to Cassandra"})  # fmt: skip
+    rows_in = raw.count()
+    rows_out = sum(lake_counts.values())
+    quarantined = sum(quarantine_reasons.values())
+    cleaned.unpersist()
+    yield MaterializeResult(
+        metadata={
+            "dagster/row_count": rows_out,
+            "rows_in": rows_in,
+            "rows_quarantined": quarantined,
+            "quarantine_reasons": MetadataValue.json(quarantine_reasons),
+            "rows_per_date": MetadataValue.json(lake_counts),
+            "dates": f"{start}..{end}",
+            "dates_with_data": len(written_dates),
+            "published_to_cassandra": published,
+            "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_cleaned_participants"),
+            "duration_s": round(time.monotonic() - t0, 2),
+        }
+    )
+    yield _contract_check("cleaned_participants_contract", contract)
+    yield reconciliation
+
+
+# -- stats -------------------------------------------------------------------------------------------------
+
+
+def _stats_asset(
+    context: AssetExecutionContext,
+    pyspark: LazyPySparkResource,
+    lake: LakeResource,
+    cassandra: CassandraResource,
+    table: str,
+    fields: list,
+    compute,
+    write,
+    preview_columns: list[str],
+    preview_order,
+):
+    start, end = _date_range(context)
+    t0 = time.monotonic()
+    spark = _spark(pyspark)
+    cleaned = lake_io.read_cleaned(spark, lake.root, start, end)
+    participants = _per_date_counts(cleaned, "match_date")
+    stats = compute(cleaned).persist()
+    write(stats, lake.root, start, end)
+    contract = validate_frame(stats, fields, table, preview_columns)
+    games = {str(r[0]): r[1] for r in stats.groupBy("stat_date").agg(F.sum("games_played")).collect()}
+    sums_match = {d: {"games_played": games.get(d, 0), "participants": n} for d, n in participants.items() if games.get(d, 0) != n}
+    lake_counts = _per_date_counts(stats, "stat_date")
+    published = 0
+    if contract.passed and not sums_match:
+        dates = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+        cw.clear_stat_dates(cassandra, table, dates)
+        published = cw.publish(stats, cassandra, table, names(fields))
+    cassandra_counts = {d: cw.count_stats(cassandra, table, dt.date.fromisoformat(d)) for d in lake_counts}
+    latest = max(lake_counts) if lake_counts else None
+    preview = [r.asDict() for r in stats.where(F.col("stat_date") == latest).orderBy(*preview_order).limit(10).collect()] if latest else []
+    stats.unpersist()
+    yield MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(lake_counts.values()),
+            "rows_per_date": MetadataValue.json(lake_counts),
+            "dates": f"{start}..{end}",
+            "published_to_cassandra": published,
+            "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_{table}"),
+            "duration_s": round(time.monotonic() - t0, 2),
+            "preview": MetadataValue.md(f"**{table} on {latest}**\n\n" + _markdown_table(preview, preview_columns) if preview else "no rows"),
+        }
+    )
+    yield _contract_check(f"{table}_contract", contract)
+    yield AssetCheckResult(
+        check_name=f"{table}_games_match_participants",
+        passed=not sums_match,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"dates_checked": len(participants), "mismatched_dates": MetadataValue.json(sums_match)},
+    )
+    yield _reconcile(f"{table}_cassandra_matches_lake", lake_counts, cassandra_counts)
+
+
+def _stats_checks(table: str) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(f"{table}_contract", asset=table, blocking=True,
+                       description="Pandera contract: types, nullability, win_rate 0-100, averages >= 0."),
+        AssetCheckSpec(f"{table}_games_match_participants", asset=table, blocking=True,
+                       description="Per date, games_played sums to the cleaned participant count."),
+        AssetCheckSpec(f"{table}_cassandra_matches_lake", asset=table, blocking=True,
+                       description="Cassandra rows equal the lake's rows, per date."),
+    ]  # fmt: skip
+
+
+@asset(
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[cleaned_participants],
+    group_name="batch",
+    kinds={"spark", "parquet", "cassandra"},
+    op_tags=SPARK_TAGS,
+    automation_condition=BATCH_AUTOMATION,
+    description="Per champion per day: games, wins, win_rate (%), average KDA/GPM/CS/DPM/vision, pick and ban rates. "
+    "Published to Cassandra lol_data.champion_stats.",
+    check_specs=_stats_checks("champion_stats"),
+)
+def champion_stats(context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, cassandra: CassandraResource):
+    yield from _stats_asset(
+        context, pyspark, lake, cassandra, "champion_stats", CHAMPION_STATS, compute_champion_stats,
+        lake_io.write_champion_stats, ["champion_name", "games_played", "win_rate", "avg_kda", "avg_gpm", "pick_rate", "ban_rate"],
+        [F.desc("games_played"), F.desc("win_rate")],
+    )  # fmt: skip
+
+
+@asset(
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[cleaned_participants],
+    group_name="batch",
+    kinds={"spark", "parquet", "cassandra"},
+    op_tags=SPARK_TAGS,
+    automation_condition=BATCH_AUTOMATION,
+    description="Per position per day: games, wins, win_rate (%), average KDA/GPM/CS/DPM/vision. "
+    "Published to Cassandra lol_data.position_stats.",
+    check_specs=_stats_checks("position_stats"),
+)
+def position_stats(context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, cassandra: CassandraResource):
+    yield from _stats_asset(
+        context, pyspark, lake, cassandra, "position_stats", POSITION_STATS, compute_position_stats,
+        lake_io.write_position_stats, ["position", "games_played", "win_rate", "avg_kda", "avg_gpm", "avg_cs_per_min", "avg_vision"],
+        [F.col("position")],
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""Serving layer: publishing lake tables to Cassandra, idempotently per date."""
