@@ -1,0 +1,33 @@
+"""One local SparkSession for every Spark unit test (no services: Spark runs inside the test process)."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import SparkSession
+
+from spark_jobs import io
+
+SETTINGS = {
+    "spark.master": "local[2]",
+    "spark.app.name": "lol_platform_spark_unit_tests",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "2",
+    "spark.driver.memory": "512m",
+    **io.SESSION_SETTINGS,
+}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    # A session the run already has (e.g. from the suite-wide fixture) is reused, not duplicated: one JVM.
+    existing = SparkSession.getActiveSession()
+    builder = SparkSession.builder
+    for key, value in SETTINGS.items():
+        builder = builder.config(key, value)
+    session = io.configure(builder.getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    if existing is None:
+        session.stop()

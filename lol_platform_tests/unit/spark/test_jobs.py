@@ -1,0 +1,143 @@
+"""The spark-submit entry points end to end on a file:// lake: layout, formats, stale dates, idempotent re-runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lol_platform.schemas import RAW_PARTICIPANTS, arrow_schema
+from spark_jobs import champion_stats_job, clean_participants_job, io, lake_paths, position_stats_job
+from spark_jobs.aggregates import champion_stats
+from spark_jobs.cleaning import clean_participants
+
+from .sample_matches import DAY, match_one, match_two, raw_frame, two_matches
+
+pytestmark = pytest.mark.spark
+
+GAP_DAY = DAY + dt.timedelta(days=1)  # no raw data: skipped on read, and any old output there is removed
+LAST_DAY = DAY + dt.timedelta(days=2)
+
+
+def write_raw(lake: Path, day: dt.date, name: str, rows: list[dict]) -> None:
+    directory = lake / lake_paths.RAW_MATCHES / f"{day:%Y/%m/%d}"
+    directory.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(rows, schema=arrow_schema(RAW_PARTICIPANTS))
+    pq.write_table(table, directory / name, compression="snappy")
+
+
+def run_all_jobs(root: str, start: dt.date, end: dt.date) -> None:
+    args = ["--date", start.isoformat(), "--end-date", end.isoformat(), "--lake-root", root]
+    for job in (clean_participants_job, champion_stats_job, position_stats_job):
+        assert job.main(args) == 0
+
+
+def partition_dirs(lake: Path, table: lake_paths.PartitionedTable) -> list[str]:
+    return sorted(p.name for p in (lake / table.path).iterdir() if p.is_dir())
+
+
+def snapshot(spark, root: str) -> dict[str, list]:
+    """Every table's rows, read back from the lake (quarantined_at aside: it records when a run happened)."""
+    return {
+        "cleaned": sorted(io.read_cleaned(spark, root, DAY, LAST_DAY).collect()),
+        "champion_stats": sorted(io.read_champion_stats(spark, root, DAY, LAST_DAY).collect()),
+        "position_stats": sorted(io.read_position_stats(spark, root, DAY, LAST_DAY).collect()),
+        "quarantine": sorted(io.read_quarantine(spark, root, DAY, LAST_DAY).drop("quarantined_at").collect()),
+    }
+
+
+@pytest.fixture(scope="module")
+def lake(spark, tmp_path_factory):
+    """A lake with raw data on DAY (2 good matches + one of 9 rows) and LAST_DAY, none on GAP_DAY; the jobs
+    run over DAY..LAST_DAY, twice. Returns (lake path, root URI, snapshot after run 1, after run 2)."""
+    path = tmp_path_factory.mktemp("lake")
+    root = path.as_uri()
+    write_raw(path, DAY, "lol_matches-0-100-299.parquet", two_matches())
+    write_raw(path, DAY, "lol_matches-0-300-300.parquet", match_one(DAY, match_id="EUW1_9", offset=300)[:9])
+    write_raw(path, LAST_DAY, "lol_matches-0-400-400.parquet", match_two(LAST_DAY, match_id="EUW1_3", offset=400))
+    (path / lake_paths.RAW_MATCHES / f"{DAY:%Y/%m/%d}" / "_tmp.0123.lol_matches-0-500-599.parquet").write_bytes(b"half")
+    stale = path / lake_paths.CLEANED_PARTICIPANTS.path / f"match_date={GAP_DAY}"
+    stale.mkdir(parents=True)
+    (stale / "part-old.parquet").write_bytes(b"left by an earlier run")
+
+    run_all_jobs(root, DAY, LAST_DAY)
+    first = snapshot(spark, root)
+    run_all_jobs(root, DAY, LAST_DAY)
+    return path, root, first, snapshot(spark, root)
+
+
+def test_tables_are_partitioned_by_date_and_gap_days_hold_nothing(lake):
+    path, _, _, _ = lake
+    expected = [f"match_date={DAY}", f"match_date={LAST_DAY}"]
+    assert partition_dirs(path, lake_paths.CLEANED_PARTICIPANTS) == expected  # the stale GAP_DAY is gone
+    assert partition_dirs(path, lake_paths.CHAMPION_STATS) == [f"stat_date={DAY}", f"stat_date={LAST_DAY}"]
+    assert partition_dirs(path, lake_paths.POSITION_STATS) == [f"stat_date={DAY}", f"stat_date={LAST_DAY}"]
+    assert partition_dirs(path, lake_paths.CLEAN_QUARANTINE) == [f"match_date={DAY}"]
+    assert (path / "data/lol_quarantine/stage=clean").is_dir()
+
+
+def test_lake_output_equals_the_in_memory_transformations(spark, lake):
+    _, root, first, _ = lake
+    raw = raw_frame(spark, two_matches() + match_one(DAY, match_id="EUW1_9", offset=300)[:9])
+    raw = raw.unionByName(raw_frame(spark, match_two(LAST_DAY, match_id="EUW1_3", offset=400)))
+    expected = clean_participants(raw)
+    assert first["cleaned"] == sorted(expected.cleaned.collect())
+    assert len(first["cleaned"]) == 30
+    assert {(row.match_id, row.reason, row.stage) for row in first["quarantine"]} == {
+        ("EUW1_9", "match has 9 participants; team 200 has 4 participants", "clean")
+    }
+    # the whole quarantine table reads with its stage from the directory layout
+    whole = spark.read.parquet(f"{root}/data/lol_quarantine").select("stage", "match_date").distinct().collect()
+    assert [tuple(row) for row in whole] == [("clean", DAY)]
+    champions = {(row.stat_date, row.champion_name): row for row in first["champion_stats"]}
+    assert champions[(DAY, "Ahri")].avg_kda == pytest.approx(10.0)
+    assert champions[(LAST_DAY, "Ahri")].pick_rate == 100.0
+    assert len(champions) == len(champion_stats(expected.cleaned).collect())
+
+
+def test_rerunning_the_same_dates_leaves_identical_output(lake):
+    _, _, first, second = lake
+    assert first == second
+
+
+def test_files_are_snappy_parquet_with_microsecond_utc_timestamps(lake):
+    path = lake[0]
+    files = sorted((path / lake_paths.CLEANED_PARTICIPANTS.path).glob("match_date=*/*.parquet"))
+    assert files
+    for file in files:
+        parquet = pq.ParquetFile(file)
+        assert parquet.schema_arrow.field("game_creation").type == pa.timestamp("us", tz="UTC")  # not INT96
+        assert parquet.metadata.row_group(0).column(0).compression == "SNAPPY"
+
+
+def test_a_range_with_no_raw_data_writes_nothing(spark, tmp_path):
+    root = tmp_path.as_uri()
+    assert io.read_raw(spark, root, DAY, LAST_DAY).count() == 0
+    clean_participants_job.main(["--date", DAY.isoformat(), "--lake-root", root])
+    assert io.read_cleaned(spark, root, DAY, DAY).count() == 0
+
+
+def test_raw_files_of_foreign_types_are_still_read_and_cleaned(spark, tmp_path):
+    """One file as our sensor writes it, one from a writer that stored every column as text."""
+    write_raw(tmp_path, DAY, "ours.parquet", match_one(DAY))
+    rows = match_two(DAY)
+    texts = {name: [None if row[name] is None else str(row[name]) for row in rows] for name in rows[0]}
+    texts["team_bans"] = ["[157, 238, 99]"] * 5 + ["[157, 99]"] * 5
+    texts["game_creation"] = ["2026-01-01 12:00:00"] * 10
+    texts["ingested_at"] = ["2026-01-01 13:00:00"] * 10
+    directory = tmp_path / lake_paths.RAW_MATCHES / f"{DAY:%Y/%m/%d}"
+    pq.write_table(pa.table(texts), directory / "foreign.parquet")
+
+    result = clean_participants(io.read_raw(spark, tmp_path.as_uri(), DAY, DAY))
+    assert result.quarantine.count() == 0
+    expected = clean_participants(raw_frame(spark, two_matches())).cleaned
+    assert sorted(result.cleaned.collect()) == sorted(expected.collect())
+
+
+def test_job_arguments(capsys):
+    with pytest.raises(SystemExit):
+        clean_participants_job.main(["--date", "2026-01-02", "--end-date", "2026-01-01", "--lake-root", "file:///x"])
+    assert "before" in capsys.readouterr().err

@@ -1,0 +1,32 @@
+"""spark-submit spark_jobs/clean_participants_job.py --date YYYY-MM-DD [--end-date YYYY-MM-DD] --lake-root URI
+
+Raw matches of the date range -> cleaned participants + clean-stage quarantine, replacing those dates.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if not __package__:
+    # Run as a file by spark-submit: its folder leads sys.path (where io.py would shadow the standard
+    # library's io) and the repository root is missing. Put the root there instead.
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from spark_jobs import io  # noqa: E402
+from spark_jobs.cleaning import clean_participants  # noqa: E402
+from spark_jobs.job_cli import parse_args, report, spark_session  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(__doc__.splitlines()[2], argv)
+    spark = spark_session("lol_clean_participants")
+    result = clean_participants(io.read_raw(spark, args.lake_root, args.start, args.end))
+    cleaned = io.write_cleaned(result.cleaned, args.lake_root, args.start, args.end)
+    quarantined = io.write_quarantine(result.quarantine, args.lake_root, args.start, args.end)
+    report("clean_participants", args, {"cleaned": cleaned, "quarantine": quarantined})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

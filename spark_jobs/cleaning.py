@@ -1,0 +1,321 @@
+"""Raw participant rows -> cleaned participants (with features) + quarantine. Pure: DataFrame in, DataFrames out.
+
+Every input row ends in exactly one of the two outputs (rows_in == cleaned + quarantined):
+1. row rules   - each column is coerced to its schema type with a try-cast (a value that does not cast is a
+                 failure), then checked for nulls and the Field's ge/le/isin rules;
+2. dedupe      - among valid rows, one row per (match_id, participant_id) is kept: the highest kafka_offset,
+                 ties broken by the other lineage columns and finally by the whole row, so the choice never
+                 depends on Spark's shuffle order;
+3. match rules - a match needs exactly 10 kept participants, each team 5 with every position once, one
+                 winning team, the same match fields on every row and features within their ranges;
+                 otherwise all its kept rows are quarantined with the match's reasons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lol_platform.features import SparkOps, feature_columns
+from lol_platform.schemas import (
+    CLEANED_PARTICIPANTS,
+    FEATURE_FIELDS,
+    MATCH_FIELDS,
+    PARTICIPANTS_PER_MATCH,
+    QUARANTINE,
+    RAW_PARTICIPANTS,
+    Field,
+)
+from spark_jobs.contract import castable_type, conform
+
+STAGE = "clean"
+DUPLICATE_REASON = "duplicate (match_id, participant_id)"
+PARTICIPANTS_PER_TEAM = PARTICIPANTS_PER_MATCH // 2
+
+# Optional input column: the date of the raw lake partition a row was read from (spark_jobs.io.read_raw adds
+# it). When present it is the quarantine partition of the row, and a row whose match_date differs is
+# quarantined: writing it would replace a cleaned partition outside the job's date range.
+RAW_PARTITION_DATE = "_raw_partition_date"
+
+# The quarantine output is the QUARANTINE table plus the date it is partitioned by in the lake.
+QUARANTINE_PARTITION = Field("match_date", "date", nullable=True, doc="lake partition of the quarantined row")
+QUARANTINE_OUTPUT = [*QUARANTINE, QUARANTINE_PARTITION]
+
+_NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
+_INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
+_TEMPORAL = (T.DateType, T.TimestampType, T.TimestampNTZType)
+
+
+class CleaningResult(NamedTuple):
+    cleaned: DataFrame  # CLEANED_PARTICIPANTS columns, in order, with the schema's types
+    quarantine: DataFrame  # QUARANTINE columns + match_date (QUARANTINE_OUTPUT)
+
+
+def clean_participants(raw: DataFrame, quarantined_at: dt.datetime | None = None) -> CleaningResult:
+    """Validate, dedupe and featurize raw participant rows; nothing is dropped without a quarantine row.
+
+    `quarantined_at` (timezone-aware) defaults to the query's current timestamp; pass one to make the
+    quarantine output reproducible.
+    """
+    stamp = F.lit(quarantined_at) if quarantined_at is not None else F.current_timestamp()
+    ranked = _rank_duplicates(_typed_with_row_reasons(raw))
+
+    row_failures = ranked.where(~F.col("_row_ok"))
+    duplicates = ranked.where(F.col("_row_ok") & (F.col("_rank") > 1))
+    kept = add_features(ranked.where(F.col("_row_ok") & (F.col("_rank") == 1)))
+    judged = kept.join(_match_reasons(kept), "match_id", "left")
+    match_reasons = F.coalesce(F.col("_match_reasons"), F.array().cast("array<string>"))
+
+    cleaned = judged.where(F.size(match_reasons) == 0)
+    quarantine = (
+        _quarantine_rows(row_failures, F.concat_ws("; ", "_reasons"), stamp)
+        .unionByName(_quarantine_rows(duplicates, F.lit(DUPLICATE_REASON), stamp))
+        .unionByName(_quarantine_rows(judged.where(F.size(match_reasons) > 0), F.concat_ws("; ", match_reasons), stamp))
+    )
+    return CleaningResult(conform(cleaned, CLEANED_PARTICIPANTS), conform(quarantine, QUARANTINE_OUTPUT))
+
+
+def add_features(df: DataFrame) -> DataFrame:
+    """Adds the FEATURE_FIELDS columns; team totals are over the rows of df (so clean before calling)."""
+    team = Window.partitionBy("match_id", "team_id")
+    with_team = df.withColumns(
+        {
+            "team_kills": F.sum("kills").over(team),
+            "team_damage": F.sum("total_damage_dealt_to_champions").over(team),
+        }
+    )
+    features = feature_columns({name: F.col(name) for name in with_team.columns}, SparkOps())
+    return with_team.withColumns(features).drop("team_kills", "team_damage")
+
+
+# -- 1. types and row rules --------------------------------------------------------------------------------
+
+
+def _typed_with_row_reasons(raw: DataFrame) -> DataFrame:
+    """RAW_PARTICIPANTS columns coerced to their types, plus _raw (the input row as JSON), _partition_date
+    and _reasons (why the row is invalid; empty when it is valid)."""
+    typed = {f.name: _coerce(raw, f) for f in RAW_PARTICIPANTS}
+    reasons = [_field_reason(raw, f, typed[f.name]) for f in RAW_PARTICIPANTS] + _cross_field_reasons(raw, typed)
+    partition_date = F.col(RAW_PARTITION_DATE).cast("date") if RAW_PARTITION_DATE in raw.columns else F.lit(None)
+    return raw.select(
+        *[column.alias(name) for name, column in typed.items()],
+        _row_as_json(raw).alias("_raw"),
+        partition_date.cast("date").alias("_partition_date"),
+        _present(reasons).alias("_reasons"),
+    )
+
+
+def _coerce(raw: DataFrame, field: Field) -> Column:
+    """The column as the field's type; null where the value does not cast (or the column is missing)."""
+    target = castable_type(field)
+    if field.name not in raw.columns:
+        return F.lit(None).cast(target)
+    source = raw.schema[field.name].dataType
+    column = F.col(field.name)
+    if source.simpleString() == target.simpleString():
+        return column
+    if isinstance(target, T.ArrayType) and isinstance(source, T.StringType):
+        return F.from_json(column, target)  # a foreign writer may have stored the list as JSON text
+    if not _can_try_cast(source, target):
+        return F.lit(None).cast(target)
+    typed = column.try_cast(target)
+    if isinstance(target, _INTEGRAL) and isinstance(source, (T.FloatType, T.DoubleType, T.DecimalType)):
+        typed = F.when(typed == column, typed)  # try_cast truncates 3.7 to 3; a fraction is not an integer
+    return typed
+
+
+def _can_try_cast(source: T.DataType, target: T.DataType) -> bool:
+    """Whether Spark accepts try_cast(source AS target) at all (otherwise analysis fails)."""
+    if isinstance(source, T.StringType) and not isinstance(target, T.ArrayType):
+        return True
+    if isinstance(target, T.StringType):
+        return True
+    if isinstance(target, _NUMERIC):
+        return isinstance(source, _NUMERIC)
+    if isinstance(target, T.BooleanType):
+        return isinstance(source, T.BooleanType)
+    if isinstance(target, (T.DateType, T.TimestampType)):
+        return isinstance(source, _TEMPORAL)
+    if isinstance(target, T.ArrayType):
+        return isinstance(source, T.ArrayType) and _can_try_cast(source.elementType, target.elementType)
+    return False
+
+
+def _field_reason(raw: DataFrame, field: Field, typed: Column) -> Column:
+    """The first rule this field breaks, as a readable reason, or null."""
+    if field.name not in raw.columns:
+        return F.lit(f"{field.name} missing from input")
+    original = F.col(field.name)
+    checks = []
+    if not field.nullable:
+        checks.append((original.isNull(), F.lit(f"{field.name} is null")))
+    not_cast = F.format_string(f"{field.name} value '%s' is not {field.type}", original.cast("string"))
+    checks.append((original.isNotNull() & typed.isNull(), not_cast))
+    checks.extend(_value_checks(field, typed))
+    return _first_reason(checks)
+
+
+def _value_checks(field: Field, value: Column) -> list[tuple[Column, Column]]:
+    """The Field's value rules (ge, le, isin, no null list elements) as (broken?, reason) pairs."""
+    checks = []
+    if field.ge is not None:
+        checks.append((value < field.ge, F.lit(f"{field.name} < {_number(field.ge)}")))
+    if field.le is not None:
+        checks.append((value > field.le, F.lit(f"{field.name} > {_number(field.le)}")))
+    if field.isin is not None:
+        allowed = ",".join(str(v) for v in field.isin)
+        checks.append((~value.isin(list(field.isin)), F.lit(f"{field.name} not in {allowed}")))
+    if field.type == "list<int32>":
+        checks.append((F.exists(value, lambda element: element.isNull()), F.lit(f"{field.name} contains null")))
+    return checks
+
+
+def _cross_field_reasons(raw: DataFrame, typed: dict[str, Column]) -> list[Column]:
+    match_date = typed["match_date"]
+    reasons = [
+        F.when(
+            match_date != _utc_date(typed["game_creation"]),
+            F.lit("match_date is not the UTC date of game_creation"),
+        )
+    ]
+    if RAW_PARTITION_DATE in raw.columns:
+        partition_date = F.col(RAW_PARTITION_DATE).cast("date")
+        reasons.append(
+            F.when(
+                match_date != partition_date,
+                F.format_string(
+                    "match_date %s is not its raw partition date %s",
+                    match_date.cast("string"),
+                    partition_date.cast("string"),
+                ),
+            )
+        )
+    return reasons
+
+
+def _utc_date(timestamp: Column) -> Column:
+    # unix_seconds is time-zone free, unlike to_date, which would use the session's time zone.
+    return F.date_from_unix_date(F.floor(F.unix_seconds(timestamp) / 86400).cast("int"))
+
+
+def _row_as_json(raw: DataFrame) -> Column:
+    columns = [F.col(f"`{name}`") for name in raw.columns if name != RAW_PARTITION_DATE]
+    return F.to_json(F.struct(*columns), {"ignoreNullFields": "false"})
+
+
+def _first_reason(checks: list[tuple[Column, Column]]) -> Column:
+    reason = None
+    for broken, message in checks:
+        reason = F.when(broken, message) if reason is None else reason.when(broken, message)
+    return reason if reason is not None else F.lit(None).cast("string")
+
+
+def _present(reasons: list[Column]) -> Column:
+    return F.filter(F.array(*reasons), lambda reason: reason.isNotNull())
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+# -- 2. dedupe ---------------------------------------------------------------------------------------------
+
+
+def _rank_duplicates(df: DataFrame) -> DataFrame:
+    """Adds _row_ok and _rank; among the valid rows of a (match_id, participant_id), _rank 1 is kept."""
+    with_ok = df.withColumn("_row_ok", F.size("_reasons") == 0)
+    # Valid rows sort first, so they get ranks 1..k and an invalid copy never displaces a valid one.
+    # _row_ok is deliberately not a partition column: a filter on it then stays above the window instead of
+    # being pushed down into the row-rule expressions, where Spark's constraint propagation explodes.
+    valid_and_newest_first = Window.partitionBy("match_id", "participant_id").orderBy(
+        F.desc("_row_ok"),
+        F.desc("kafka_offset"),
+        F.desc("kafka_partition"),
+        F.desc("ingested_at"),
+        F.asc("kafka_topic"),
+        F.asc("_raw"),  # a total order: identical rows are interchangeable, all others are ordered
+    )
+    return with_ok.withColumn("_rank", F.row_number().over(valid_and_newest_first))
+
+
+# -- 3. match rules ----------------------------------------------------------------------------------------
+
+
+def _match_reasons(kept: DataFrame) -> DataFrame:
+    """match_id -> _match_reasons (sorted array of what is wrong with the match; empty when it is fine)."""
+    per_team = kept.withColumn("_feature_reasons", _feature_reasons()).groupBy("match_id", "team_id").agg(
+        F.count(F.lit(1)).alias("n"),
+        F.countDistinct("team_position").alias("positions"),
+        F.sum(F.col("win").cast("int")).alias("wins"),
+        F.collect_set(F.struct(*[f.name for f in MATCH_FIELDS])).alias("versions"),
+        F.flatten(F.collect_list("_feature_reasons")).alias("feature_reasons"),
+    )
+    per_match = per_team.withColumn("team_reasons", _team_reasons()).groupBy("match_id").agg(
+        F.sum("n").alias("n"),
+        F.sum(F.when(F.col("wins") == F.col("n"), 1).otherwise(0)).alias("winning_teams"),
+        F.size(F.array_distinct(F.flatten(F.collect_list("versions")))).alias("versions"),
+        F.array_sort(F.flatten(F.collect_list("team_reasons"))).alias("team_reasons"),
+        F.array_sort(F.flatten(F.collect_list("feature_reasons"))).alias("feature_reasons"),
+    )
+    match_level = _present(
+        [
+            F.when(
+                F.col("n") != PARTICIPANTS_PER_MATCH, F.format_string("match has %d participants", F.col("n"))
+            ),
+            F.when(
+                F.col("winning_teams") != 1, F.format_string("match has %d winning teams", F.col("winning_teams"))
+            ),
+            F.when(F.col("versions") > 1, F.lit("match fields differ between participants")),
+        ]
+    )
+    reasons = F.concat(match_level, F.col("team_reasons"), F.col("feature_reasons"))
+    return per_match.select("match_id", reasons.alias("_match_reasons"))
+
+
+def _team_reasons() -> Column:
+    n, team = F.col("n"), F.col("team_id")
+    return _present(
+        [
+            F.when(n != PARTICIPANTS_PER_TEAM, F.format_string("team %d has %d participants", team, n)),
+            # positions are already each one of POSITIONS, so 5 distinct ones among 5 rows means each once
+            F.when(F.col("positions") != n, F.format_string("team %d has a duplicate team_position", team)),
+            F.when(
+                (F.col("wins") > 0) & (F.col("wins") < n), F.format_string("team %d has mixed win flags", team)
+            ),
+        ]
+    )
+
+
+def _feature_reasons() -> Column:
+    """Features outside their schema ranges (e.g. kill_participation > 1 from inconsistent kills)."""
+    reasons = []
+    for field in FEATURE_FIELDS:
+        for broken, message in _value_checks(field, F.col(field.name)):
+            reasons.append(
+                F.when(broken, F.format_string("participant %d %s", F.col("participant_id"), message))
+            )
+    return _present(reasons)
+
+
+# -- quarantine --------------------------------------------------------------------------------------------
+
+
+def _quarantine_rows(df: DataFrame, reason: Column, stamp: Column) -> DataFrame:
+    partition = F.coalesce(F.col("_partition_date"), F.col("match_date"), _utc_date(F.col("game_creation")))
+    return df.select(
+        stamp.alias("quarantined_at"),
+        F.lit(STAGE).alias("stage"),
+        reason.alias("reason"),
+        "match_id",
+        "participant_id",
+        "kafka_topic",
+        "kafka_partition",
+        "kafka_offset",
+        F.col("_raw").alias("raw"),
+        partition.alias(QUARANTINE_PARTITION.name),
+    )
+

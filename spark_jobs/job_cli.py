@@ -1,0 +1,42 @@
+"""What the three spark-submit jobs share: their arguments and their session."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+
+from spark_jobs import io
+
+
+@dataclass(frozen=True)
+class JobArgs:
+    start: dt.date
+    end: dt.date
+    lake_root: str
+
+
+def parse_args(description: str, argv: Sequence[str] | None = None) -> JobArgs:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--date", required=True, type=dt.date.fromisoformat, help="first date, YYYY-MM-DD")
+    parser.add_argument("--end-date", type=dt.date.fromisoformat, help="last date, inclusive (default: --date)")
+    parser.add_argument("--lake-root", required=True, help="lake root URI, e.g. file:///tmp/lake or hdfs://host:8020")
+    args = parser.parse_args(argv)
+    end = args.end_date or args.date
+    if end < args.date:
+        parser.error(f"--end-date {end} is before --date {args.date}")
+    return JobArgs(start=args.date, end=end, lake_root=args.lake_root)
+
+
+def spark_session(app_name: str) -> SparkSession:
+    # getOrCreate(): spark-submit's --master (or an existing session) decides where the job runs.
+    return io.configure(SparkSession.builder.appName(app_name).getOrCreate())
+
+
+def report(job: str, args: JobArgs, outputs: dict[str, list[dt.date]]) -> None:
+    for table, dates in outputs.items():
+        shown = ", ".join(day.isoformat() for day in dates) or "none"
+        print(f"{job} {args.start}..{args.end}: {table} has rows for {shown}")
