@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     started = [row["service"] for row in stack.status() if row["state"] != "up"]
     procs: dict[str, subprocess.Popen] = {}
     stopping = []
+    # Started in the background by a script, this process may have inherited an ignored SIGINT: take
+    # Ctrl-C and SIGTERM back so both stop everything cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     try:
         print("== stack", flush=True)

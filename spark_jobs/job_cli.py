@@ -33,7 +33,9 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> JobArgs:
 
 def spark_session(app_name: str) -> SparkSession:
     # getOrCreate(): spark-submit's --master (or an existing session) decides where the job runs.
-    return io.configure(SparkSession.builder.appName(app_name).getOrCreate())
+    # locality.wait 0: in local mode a task waiting for an HDFS datanode's host would never be offered again.
+    builder = SparkSession.builder.appName(app_name).config("spark.locality.wait", "0s")
+    return io.configure(builder.getOrCreate())
 
 
 def report(job: str, args: JobArgs, outputs: dict[str, list[dt.date]]) -> None:

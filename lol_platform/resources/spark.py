@@ -20,6 +20,9 @@ SPARK_DEFAULTS = {
     # A date-range write replaces exactly the dates it carries.
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.ui.showConsoleProgress": "false",
+    # Local mode revives task offers only when a task finishes: a task waiting for locality to an HDFS
+    # datanode host (127.0.0.1) that the local executor's hostname never matches would wait forever.
+    "spark.locality.wait": "0s",
     # Datanodes advertise loopback hostnames in the local stack.
     "spark.hadoop.dfs.client.use.datanode.hostname": "true",
 }
