@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 
 import pytest
+
+# Spark's Python workers must run this interpreter (the venv), whichever fixture creates the session first.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
 def pytest_collection_modifyitems(items):
