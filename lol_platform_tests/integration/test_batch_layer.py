@@ -79,7 +79,8 @@ def test_a_seven_day_backfill_is_one_run_and_equals_seven_single_date_runs(hdfs_
     backfill = run_batch(hdfs_lake, cassandra, start, end)
     assert backfill.success
     steps = [e for e in backfill.all_events if e.event_type_value == "STEP_SUCCESS"]
-    assert sorted(e.step_key for e in steps) == ["champion_stats", "cleaned_participants", "position_stats"]  # each once
+    # each step once, over the whole range
+    assert sorted(e.step_key for e in steps) == ["champion_stats", "cleaned_participants", "position_stats", "raw_matches_raw_matches_contract"]
     materialized = {e.asset_key.to_user_string() for e in backfill.get_asset_materialization_events()}
     assert materialized == {"cleaned_participants", "champion_stats", "position_stats"}
     for table, rows in singles.items():

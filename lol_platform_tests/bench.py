@@ -1,0 +1,228 @@
+"""`make bench`: throughput and latency of each layer on this machine, written to bench/results.md.
+
+Every figure is a median over repeats (this machine is noisy); ratios compare two ways of doing the same
+work in the same run. Needs the stack (started here if it is not up, and stopped again afterwards).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "bench" / "results.md"
+UTC = dt.timezone.utc
+
+
+def _median_time(fn, repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def bench_generator(results: dict) -> None:
+    from lol_platform.generator import MatchGenerator, encode
+
+    n = 5_000
+    gen_s = _median_time(lambda: list(MatchGenerator(seed=1, start_date=dt.date(2026, 1, 1)).matches(n)), 5)
+    enc_s = _median_time(lambda: [encode(m) for m in MatchGenerator(seed=1, start_date=dt.date(2026, 1, 1)).matches(n)], 5)
+    results["generator_matches_per_s"] = round(n / gen_s)
+    results["generator_with_json_matches_per_s"] = round(n / enc_s)
+
+
+def bench_contract(results: dict) -> None:
+    from lol_platform.generator import MatchGenerator, encode
+    from lol_platform.ingest.landing import KafkaMessage, build_batch
+
+    payloads = [encode(m) for m in MatchGenerator(seed=2, start_date=dt.date(2026, 1, 1)).matches(5_000)]
+    messages = [KafkaMessage("bench", 0, i, p) for i, p in enumerate(payloads)]
+    seconds = _median_time(lambda: build_batch(messages, dt.datetime.now(UTC)), 5)
+    results["contract_flatten_messages_per_s"] = round(len(messages) / seconds)
+
+
+def _produce(kafka, payloads: list[bytes]) -> None:
+    producer = kafka.producer()
+    for p in payloads:
+        while True:
+            try:
+                producer.produce(kafka.topic, value=p)
+                break
+            except BufferError:
+                producer.poll(0.2)
+    producer.flush(60)
+
+
+def bench_ingestion(results: dict) -> None:
+    """Kafka -> HDFS through the sensor's own tick function: rows landed per second."""
+    from lol_platform.generator import MatchGenerator, encode
+    from lol_platform.resources import KafkaResource, LakeResource
+    from lol_platform.sensors import IngestSettings
+    from lol_platform.sensors.kafka_ingest import ingest_tick
+
+    kafka = KafkaResource(topic=f"bench_ingest_{uuid.uuid4().hex[:6]}")
+    kafka.ensure_topic()
+    lake = LakeResource(root=f"hdfs://127.0.0.1:8020/bench/{uuid.uuid4().hex[:6]}")
+    n = 20_000
+    _produce(kafka, [encode(m) for m in MatchGenerator(seed=3, start_date=dt.date(2026, 1, 1), days=3, matches_per_day=n / 3).matches(n)])
+    settings = IngestSettings(max_messages=5_000, max_seconds=20)
+    cursor: dict[int, int] = {}
+    ticks, rows = [], 0
+    t0 = time.perf_counter()
+    while True:
+        t = time.perf_counter()
+        cursor, report, _ = ingest_tick(cursor, kafka, lake, settings)
+        if report is None:
+            break
+        ticks.append(time.perf_counter() - t)
+        rows += sum(p.rows for p in report.partitions.values())
+    total = time.perf_counter() - t0
+    results["ingest_matches"] = n
+    results["ingest_rows_landed"] = rows
+    results["ingest_rows_per_s"] = round(rows / total)
+    results["ingest_tick_median_s_for_5000_messages"] = round(statistics.median(ticks), 2)
+
+
+def bench_stream_latency(results: dict) -> None:
+    """Produce-to-searchable: from produce() to the document answering a search, while the stream runs."""
+    from lol_platform.generator import MatchGenerator, encode
+    from lol_platform.resources import ElasticsearchResource, KafkaResource
+    from lol_platform.speed.indexer import StreamConfig, StreamIndexer
+
+    kafka = KafkaResource(topic=f"bench_stream_{uuid.uuid4().hex[:6]}")
+    kafka.ensure_topic()
+    es = ElasticsearchResource(index=f"lol_matches_stream_bench_{uuid.uuid4().hex[:6]}")
+    stop = threading.Event()
+    indexer = StreamIndexer(kafka, es, StreamConfig(group_id=f"bench-{uuid.uuid4().hex[:6]}", batch_max_seconds=0.2), log=lambda *_: None)
+    with indexer:
+        runner = threading.Thread(target=lambda: indexer.run(should_stop=stop.is_set, report_every_s=3600), daemon=True)
+        runner.start()
+        time.sleep(5)  # consumer group assignment
+        producer = kafka.producer(**{"linger.ms": 0})
+        gen = MatchGenerator(seed=4, start_date=dt.date(2026, 1, 1))
+        latencies = []
+        for _ in range(30):
+            match = gen.match()
+            doc_id = f"{match['metadata']['matchId']}_1"
+            t0 = time.perf_counter()
+            producer.produce(kafka.topic, value=encode(match))
+            producer.flush(10)
+            while not es.client().exists(index=es.index, id=doc_id, realtime=False) and time.perf_counter() - t0 < 30:
+                time.sleep(0.02)
+            latencies.append(time.perf_counter() - t0)
+        # Throughput: a backlog of 10,000 matches (100,000 documents) drained by one indexer.
+        _produce(kafka, [encode(m) for m in gen.matches(10_000)])
+        t0 = time.perf_counter()
+        es.client().indices.refresh(index=es.index)
+        while es.client().count(index=es.index)["count"] < 100_030 and time.perf_counter() - t0 < 600:
+            time.sleep(0.5)
+            es.client().indices.refresh(index=es.index)
+        drain_s = time.perf_counter() - t0
+        stop.set()
+        runner.join(30)
+    es.client().indices.delete(index=es.index, ignore=[404])
+    latencies.sort()
+    results["stream_produce_to_searchable_median_s"] = round(statistics.median(latencies), 3)
+    results["stream_produce_to_searchable_p95_s"] = round(latencies[int(0.95 * len(latencies)) - 1], 3)
+    results["stream_docs_per_s"] = round(100_000 / drain_s)
+
+
+def bench_batch(results: dict) -> None:
+    """Spark batch chain: one 3-day backfill as one run, against three single-date runs."""
+    from lol_platform.generator import MatchGenerator, encode
+    from lol_platform.resources import CassandraResource, LakeResource
+    from lol_platform_tests.integration.batch_support import land, run_batch
+
+    lake = LakeResource(root=f"hdfs://127.0.0.1:8020/bench/{uuid.uuid4().hex[:6]}")
+    cassandra = CassandraResource()
+    start = dt.date(2024, 2, 1)
+    per_day = 2_000
+    land(lake, [encode(m) for m in MatchGenerator(seed=5, start_date=start, days=3, late_share=0.05, matches_per_day=per_day).matches(3 * per_day)])
+    run_batch(lake, cassandra, start)  # warm-up: the JVM and the code paths
+    singles = []
+    for repeat in range(2):
+        t0 = time.perf_counter()
+        for i in range(3):
+            run_batch(lake, cassandra, start + dt.timedelta(days=i))
+        singles.append(time.perf_counter() - t0)
+    backfills = []
+    for repeat in range(2):
+        t0 = time.perf_counter()
+        run_batch(lake, cassandra, start, start + dt.timedelta(days=2))
+        backfills.append(time.perf_counter() - t0)
+    results["batch_matches_per_day"] = per_day
+    results["batch_three_single_date_runs_s"] = round(statistics.median(singles), 1)
+    results["batch_one_three_day_backfill_run_s"] = round(statistics.median(backfills), 1)
+    results["batch_backfill_speedup"] = round(statistics.median(singles) / statistics.median(backfills), 2)
+    cassandra.close()
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+    mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    return f"{os.cpu_count()} cores ({cpu}), {mem_gb} GiB, Python {platform.python_version()}, {java}"
+
+
+def main() -> int:
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from lol_stack import Stack
+
+    stack = Stack()
+    started = [row["service"] for row in stack.status() if row["state"] != "up"]
+    results: dict = {}
+    try:
+        if started:
+            t0 = time.perf_counter()
+            stack.up()
+            results["stack_start_s"] = round(time.perf_counter() - t0, 1)
+        results["stack_rss_mb"] = _stack_rss_mb(stack)
+        for name, fn in [("generator", bench_generator), ("contract", bench_contract), ("ingestion", bench_ingestion),
+                         ("stream", bench_stream_latency), ("batch", bench_batch)]:  # fmt: skip
+            print(f"== {name}", flush=True)
+            t0 = time.perf_counter()
+            fn(results)
+            print(f"   {time.perf_counter() - t0:.0f}s: " + json.dumps({k: v for k, v in results.items()}), flush=True)
+    finally:
+        if started and os.environ.get("LOL_KEEP_STACK") != "1":
+            Stack(only=started).down()
+    _write(results)
+    return 0
+
+
+def _stack_rss_mb(stack) -> dict:
+    rss = {}
+    for row in stack.status():
+        if row["pid"]:
+            out = subprocess.run(["ps", "-o", "rss=", "-g", str(row["pid"])], capture_output=True, text=True).stdout.split()
+            rss[row["service"]] = round(sum(int(x) for x in out) / 1024)
+    return rss
+
+
+def _write(results: dict) -> None:
+    OUT.parent.mkdir(exist_ok=True)
+    lines = [
+        "# Benchmark results", "",
+        f"Measured {dt.datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}. `make bench` rewrites this file.",
+        "Figures are medians over repeats; the machine is shared and noisy, so compare ratios within a run.", "",
+        "| measure | value |", "|---|---|",
+    ]  # fmt: skip
+    lines += [f"| {k} | {v} |" for k, v in results.items()]
+    OUT.write_text("\n".join(lines) + "\n")
+    (OUT.parent / "results.json").write_text(json.dumps({"machine": machine(), **results}, indent=2) + "\n")
+    print(f"written {OUT}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
