@@ -19,6 +19,7 @@ import pyarrow as pa
 from lol_platform.ingest.contract import ContractViolation, parse_match
 from lol_platform.resources.lake import LakeResource
 from lol_platform.schemas import QUARANTINE, RAW_PARTICIPANTS, arrow_schema
+from spark_jobs.lake_paths import RAW_MATCHES
 
 RAW_SCHEMA = arrow_schema(RAW_PARTICIPANTS)
 QUARANTINE_SCHEMA = arrow_schema(QUARANTINE)
@@ -53,7 +54,7 @@ class LandingBatch:
 
 def raw_partition_dir(date: dt.date) -> str:
     """DESIGN.md: /data/lol_matches/YYYY/MM/DD/ (a name other systems depend on)."""
-    return f"data/lol_matches/{date:%Y/%m/%d}"
+    return f"{RAW_MATCHES}/{date:%Y/%m/%d}"
 
 
 def quarantine_dir(stage: str, date: dt.date) -> str:
