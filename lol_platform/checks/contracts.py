@@ -16,18 +16,23 @@ from pyspark.sql import functions as F
 from lol_platform.schemas import Field, spark_schema
 
 
+def field_checks(f: Field, check_type) -> list:
+    """A Field's value rules as Pandera checks of either backend (pandas or PySpark `Check`)."""
+    checks = []
+    if f.ge is not None:
+        checks.append(check_type.ge(f.ge))
+    if f.le is not None:
+        checks.append(check_type.le(f.le))
+    if f.isin is not None:
+        checks.append(check_type.isin(list(f.isin)))
+    return checks
+
+
 def pandera_schema(fields: list[Field], name: str) -> pa.DataFrameSchema:
     types = {f.name: f_type for f, f_type in zip(fields, [sf.dataType for sf in spark_schema(fields).fields])}
     columns = {}
     for f in fields:
-        checks = []
-        if f.ge is not None:
-            checks.append(pa.Check.ge(f.ge))
-        if f.le is not None:
-            checks.append(pa.Check.le(f.le))
-        if f.isin is not None:
-            checks.append(pa.Check.isin(list(f.isin)))
-        columns[f.name] = pa.Column(types[f.name], checks=checks, nullable=f.nullable)
+        columns[f.name] = pa.Column(types[f.name], checks=field_checks(f, pa.Check), nullable=f.nullable)
     return pa.DataFrameSchema(columns, name=name, strict=True)
 
 

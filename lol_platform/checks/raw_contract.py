@@ -10,6 +10,7 @@ import pandas as pd
 import pandera.pandas as pdx
 import pyarrow as pa
 
+from lol_platform.checks.contracts import field_checks
 from lol_platform.schemas import PARTICIPANTS_PER_MATCH, Field
 
 _PANDAS_DTYPES = {
@@ -21,14 +22,7 @@ _PANDAS_DTYPES = {
 def pandas_schema(fields: list[Field], name: str) -> pdx.DataFrameSchema:
     columns = {}
     for f in fields:
-        checks = []
-        if f.ge is not None:
-            checks.append(pdx.Check.ge(f.ge))
-        if f.le is not None:
-            checks.append(pdx.Check.le(f.le))
-        if f.isin is not None:
-            checks.append(pdx.Check.isin(list(f.isin)))
-        columns[f.name] = pdx.Column(_PANDAS_DTYPES.get(f.type), checks=checks, nullable=f.nullable)
+        columns[f.name] = pdx.Column(_PANDAS_DTYPES.get(f.type), checks=field_checks(f, pdx.Check), nullable=f.nullable)
     return pdx.DataFrameSchema(columns, name=name, strict=True)
 
 

@@ -1,0 +1,50 @@
+"""The raw_matches gate, on hand-made partitions: passes clean data, counts each broken rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from lol_platform.checks.raw_contract import check_raw_partition
+from lol_platform.ingest.contract import parse_match
+from lol_platform.ingest.landing import RAW_SCHEMA
+from lol_platform.schemas import RAW_PARTICIPANTS
+from lol_platform_tests.support.matches import encode, make_match
+
+
+def _rows(*match_ids: str) -> list[dict]:
+    rows = []
+    for match_id in match_ids:
+        rows += parse_match(encode(make_match(match_id)))
+    for r in rows:
+        r.update(kafka_topic="t", kafka_partition=0, kafka_offset=1, ingested_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    return rows
+
+
+def test_a_clean_partition_passes():
+    result = check_raw_partition(pa.Table.from_pylist(_rows("EUW1_1", "EUW1_2"), schema=RAW_SCHEMA), RAW_PARTICIPANTS)
+    assert result.passed and result.rows == 20 and result.matches == 2 and not result.failures
+
+
+def test_each_broken_rule_is_counted_with_examples():
+    rows = _rows("EUW1_1", "EUW1_2")
+    rows[3]["kills"] = -5
+    rows[4]["team_position"] = "SUPPORT"
+    rows.pop(15)  # EUW1_2 now has 9 participants
+    for r in rows[:10]:
+        r["win"] = True  # EUW1_1: both teams win
+    result = check_raw_partition(pa.Table.from_pylist(rows, schema=RAW_SCHEMA), RAW_PARTICIPANTS)
+    assert not result.passed
+    assert result.failures == {
+        "kills: greater_than_or_equal_to(0)": 1,
+        "team_position: isin(['TOP', 'JUNGLE', 'MIDDLE', 'BOTTOM', 'UTILITY'])": 1,
+        "match has != 10 participants": 1,
+        "match has != 1 winning team": 1,
+    }
+    assert any(e.get("failure_case") == "SUPPORT" for e in result.examples)
+
+
+def test_an_empty_partition_passes_with_zero_rows():
+    result = check_raw_partition(RAW_SCHEMA.empty_table(), RAW_PARTICIPANTS)
+    assert result.passed and result.rows == 0
