@@ -158,6 +158,7 @@ def cleaned_participants(
             "published_to_cassandra": published,
             "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_cleaned_participants"),
             "duration_s": round(time.monotonic() - t0, 2),
+            "spark_application_id": spark.sparkContext.applicationId,
         }
     )
     yield _contract_check("cleaned_participants_contract", contract)
@@ -207,6 +208,7 @@ def _stats_asset(
             "published_to_cassandra": published,
             "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_{table}"),
             "duration_s": round(time.monotonic() - t0, 2),
+            "spark_application_id": spark.sparkContext.applicationId,
             "preview": MetadataValue.md(f"**{table} on {latest}**\n\n" + _markdown_table(preview, preview_columns) if preview else "no rows"),
         }
     )

@@ -83,6 +83,9 @@ def test_a_seven_day_backfill_is_one_run_and_equals_seven_single_date_runs(hdfs_
     assert sorted(e.step_key for e in steps) == ["champion_stats", "cleaned_participants", "position_stats", "raw_matches_raw_matches_contract"]
     materialized = {e.asset_key.to_user_string() for e in backfill.get_asset_materialization_events()}
     assert materialized == {"cleaned_participants", "champion_stats", "position_stats"}
+    # One run, one Spark application: the three Spark steps shared a single session (one JVM).
+    app_ids = {e.materialization.metadata["spark_application_id"].value for e in backfill.get_asset_materialization_events()}
+    assert len(app_ids) == 1
     for table, rows in singles.items():
         date_column = "match_date" if "cleaned" in table else "stat_date"
         again = lake_rows(spark, hdfs_lake, table, date_column, start, end)
