@@ -92,7 +92,7 @@ class StreamIndexer:
         stats.retries = self._index_until_acknowledged(batch)
         acked_ms = time.time() * 1000
         offsets = self._next_offsets(messages)
-        self._consumer.commit(offsets=[TopicPartition(self.kafka.topic, p, o) for p, o in offsets.items()], asynchronous=False)
+        self._commit(offsets)
         stats.messages, stats.documents, stats.quarantined, stats.batches = len(messages), len(batch.documents), len(batch.quarantined), 1
         stats.latencies_ms = [acked_ms - created for created in batch.created_ms]
         stats.committed = offsets
@@ -113,6 +113,17 @@ class StreamIndexer:
             ts_type, ts = msg.timestamp()
             out.append(KafkaMessage(msg.topic(), msg.partition(), msg.offset(), msg.value(), ts if ts_type else None))
         return out
+
+    def _commit(self, offsets: dict[int, int]) -> None:
+        try:
+            self._consumer.commit(offsets=[TopicPartition(self.kafka.topic, p, o) for p, o in offsets.items()], asynchronous=False)
+        except KafkaException as exc:
+            # A rebalance (another indexer joined the group) moved these partitions away: their new owner
+            # re-reads from the last commit, and the deterministic ids make that a harmless overwrite.
+            if exc.args[0].code() in _REBALANCE_ERRORS:
+                self.log(f"offsets not committed, partitions were reassigned: {exc.args[0].str()}")
+                return
+            raise ServiceUnavailable("Kafka", self.kafka.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP") from exc
 
     @staticmethod
     def _next_offsets(messages: list[KafkaMessage]) -> dict[int, int]:
@@ -210,3 +221,11 @@ class StreamIndexer:
 
 class _RetryableBulkError(Exception):
     pass
+
+
+_REBALANCE_ERRORS = {
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.UNKNOWN_MEMBER_ID,
+    KafkaError._NO_OFFSET,
+}

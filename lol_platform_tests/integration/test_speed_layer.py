@@ -102,3 +102,25 @@ def test_elasticsearch_down_mid_stream_loses_nothing_and_doubles_nothing(kafka, 
     assert stats.messages == 6  # exactly the messages that were not acknowledged, read again
     docs = _docs(elasticsearch.client(), elasticsearch.index)
     assert len(docs) == 120 and sum(1 for k in docs if k.startswith("EUW1_during")) == 60
+
+
+def test_two_indexers_in_one_group_share_the_partitions_and_index_everything_once(kafka, elasticsearch):
+    import threading
+    import time
+
+    config = _config()  # one group id for both
+    with StreamIndexer(kafka, elasticsearch, config) as a, StreamIndexer(kafka, elasticsearch, config) as b:
+        deadline = time.monotonic() + 60
+        while not (a._consumer.assignment() and b._consumer.assignment()) and time.monotonic() < deadline:
+            a.step(), b.step()  # polling drives the group join
+        assert a._consumer.assignment() and b._consumer.assignment(), "the group never split its partitions"
+        _produce(kafka, [encode(m) for m in _matches(40, "EUW1_scale")])
+        stats = {}
+        threads = [threading.Thread(target=lambda n=n, ix=ix: stats.__setitem__(n, ix.drain(max_seconds=60))) for n, ix in (("a", a), ("b", b))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    assert len(_docs(elasticsearch.client(), elasticsearch.index)) == 400
+    assert sum(s.documents for s in stats.values()) == 400
+    assert all(s.documents > 0 for s in stats.values()), {k: s.documents for k, s in stats.items()}
