@@ -178,7 +178,7 @@ def _stats_asset(
     compute,
     write,
     preview_columns: list[str],
-    preview_order,
+    preview_order,  # a callable: Column expressions need the active SparkSession, created above
 ):
     start, end = _date_range(context)
     t0 = time.monotonic()
@@ -198,7 +198,7 @@ def _stats_asset(
         published = cw.publish(stats, cassandra, table, names(fields))
     cassandra_counts = {d: cw.count_stats(cassandra, table, dt.date.fromisoformat(d)) for d in lake_counts}
     latest = max(lake_counts) if lake_counts else None
-    preview = [r.asDict() for r in stats.where(F.col("stat_date") == latest).orderBy(*preview_order).limit(10).collect()] if latest else []
+    preview = [r.asDict() for r in stats.where(F.col("stat_date") == latest).orderBy(*preview_order()).limit(10).collect()] if latest else []
     stats.unpersist()
     yield MaterializeResult(
         metadata={
@@ -249,7 +249,7 @@ def champion_stats(context: AssetExecutionContext, pyspark: LazyPySparkResource,
     yield from _stats_asset(
         context, pyspark, lake, cassandra, "champion_stats", CHAMPION_STATS, compute_champion_stats,
         lake_io.write_champion_stats, ["champion_name", "games_played", "win_rate", "avg_kda", "avg_gpm", "pick_rate", "ban_rate"],
-        [F.desc("games_played"), F.desc("win_rate")],
+        lambda: [F.desc("games_played"), F.desc("win_rate")],
     )  # fmt: skip
 
 
@@ -269,5 +269,5 @@ def position_stats(context: AssetExecutionContext, pyspark: LazyPySparkResource,
     yield from _stats_asset(
         context, pyspark, lake, cassandra, "position_stats", POSITION_STATS, compute_position_stats,
         lake_io.write_position_stats, ["position", "games_played", "win_rate", "avg_kda", "avg_gpm", "avg_cs_per_min", "avg_vision"],
-        [F.col("position")],
+        lambda: [F.col("position")],
     )  # fmt: skip
