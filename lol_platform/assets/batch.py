@@ -8,6 +8,8 @@ Pandera contract and a Cassandra reconciliation as blocking checks, so a failed 
 
 import datetime as dt
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from dagster import (
     AssetCheckResult,
@@ -168,58 +170,17 @@ def cleaned_participants(
 # -- stats -------------------------------------------------------------------------------------------------
 
 
-def _stats_asset(
-    context: AssetExecutionContext,
-    pyspark: LazyPySparkResource,
-    lake: LakeResource,
-    cassandra: CassandraResource,
-    table: str,
-    fields: list,
-    compute,
-    write,
-    preview_columns: list[str],
-    preview_order,  # a callable: Column expressions need the active SparkSession, created above
-):
-    start, end = _date_range(context)
-    t0 = time.monotonic()
-    spark = _spark(pyspark)
-    cleaned = lake_io.read_cleaned(spark, lake.root, start, end)
-    participants = _per_date_counts(cleaned, "match_date")
-    stats = compute(cleaned).persist()
-    write(stats, lake.root, start, end)
-    contract = validate_frame(stats, fields, table, preview_columns)
-    games = {str(r[0]): r[1] for r in stats.groupBy("stat_date").agg(F.sum("games_played")).collect()}
-    sums_match = {d: {"games_played": games.get(d, 0), "participants": n} for d, n in participants.items() if games.get(d, 0) != n}
-    lake_counts = _per_date_counts(stats, "stat_date")
-    published = 0
-    if contract.passed and not sums_match:
-        dates = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-        cw.clear_stat_dates(cassandra, table, dates)
-        published = cw.publish(stats, cassandra, table, names(fields))
-    cassandra_counts = {d: cw.count_stats(cassandra, table, dt.date.fromisoformat(d)) for d in lake_counts}
-    latest = max(lake_counts) if lake_counts else None
-    preview = [r.asDict() for r in stats.where(F.col("stat_date") == latest).orderBy(*preview_order()).limit(10).collect()] if latest else []
-    stats.unpersist()
-    yield MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(lake_counts.values()),
-            "rows_per_date": MetadataValue.json(lake_counts),
-            "dates": f"{start}..{end}",
-            "published_to_cassandra": published,
-            "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_{table}"),
-            "duration_s": round(time.monotonic() - t0, 2),
-            "spark_application_id": spark.sparkContext.applicationId,
-            "preview": MetadataValue.md(f"**{table} on {latest}**\n\n" + _markdown_table(preview, preview_columns) if preview else "no rows"),
-        }
-    )
-    yield _contract_check(f"{table}_contract", contract)
-    yield AssetCheckResult(
-        check_name=f"{table}_games_match_participants",
-        passed=not sums_match,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={"dates_checked": len(participants), "mismatched_dates": MetadataValue.json(sums_match)},
-    )
-    yield _reconcile(f"{table}_cassandra_matches_lake", lake_counts, cassandra_counts)
+@dataclass(frozen=True)
+class StatsTable:
+    """What differs between the two daily aggregates; everything else is one code path."""
+
+    name: str
+    fields: list
+    compute: Callable[[DataFrame], DataFrame]
+    write: Callable[..., list]
+    description: str
+    preview_columns: list[str]
+    preview_sort: list[tuple[str, bool]]  # (column, descending)
 
 
 def _stats_checks(table: str) -> list[AssetCheckSpec]:
@@ -233,41 +194,94 @@ def _stats_checks(table: str) -> list[AssetCheckSpec]:
     ]  # fmt: skip
 
 
-@asset(
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    deps=[cleaned_participants],
-    group_name="batch",
-    kinds={"spark", "parquet", "cassandra"},
-    op_tags=SPARK_TAGS,
-    automation_condition=BATCH_AUTOMATION,
-    description="Per champion per day: games, wins, win_rate (%), average KDA/GPM/CS/DPM/vision, pick and ban rates. "
-    "Published to Cassandra lol_data.champion_stats.",
-    check_specs=_stats_checks("champion_stats"),
-)
-def champion_stats(context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, cassandra: CassandraResource):
-    yield from _stats_asset(
-        context, pyspark, lake, cassandra, "champion_stats", CHAMPION_STATS, compute_champion_stats,
-        lake_io.write_champion_stats, ["champion_name", "games_played", "win_rate", "avg_kda", "avg_gpm", "pick_rate", "ban_rate"],
-        lambda: [F.desc("games_played"), F.desc("win_rate")],
-    )  # fmt: skip
+def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResource, cassandra: CassandraResource, table: StatsTable):
+    start, end = _date_range(context)
+    t0 = time.monotonic()
+    spark = _spark(pyspark)
+    cleaned = lake_io.read_cleaned(spark, lake.root, start, end)
+    participants = _per_date_counts(cleaned, "match_date")
+    stats = table.compute(cleaned).persist()
+    table.write(stats, lake.root, start, end)
+    contract = validate_frame(stats, table.fields, table.name, table.preview_columns)
+    games = {str(r[0]): r[1] for r in stats.groupBy("stat_date").agg(F.sum("games_played")).collect()}
+    sums_match = {d: {"games_played": games.get(d, 0), "participants": n} for d, n in participants.items() if games.get(d, 0) != n}
+    lake_counts = _per_date_counts(stats, "stat_date")
+    published = 0
+    if contract.passed and not sums_match:
+        dates = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+        cw.clear_stat_dates(cassandra, table.name, dates)
+        published = cw.publish(stats, cassandra, table.name, names(table.fields))
+    cassandra_counts = {d: cw.count_stats(cassandra, table.name, dt.date.fromisoformat(d)) for d in lake_counts}
+    latest = max(lake_counts) if lake_counts else None
+    preview = []
+    if latest:
+        columns, descending = zip(*table.preview_sort)
+        latest_day = stats.where(stats["stat_date"] == dt.date.fromisoformat(latest))
+        preview = [r.asDict() for r in latest_day.orderBy(list(columns), ascending=[not d for d in descending]).limit(10).collect()]
+    stats.unpersist()
+    yield MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(lake_counts.values()),
+            "rows_per_date": MetadataValue.json(lake_counts),
+            "dates": f"{start}..{end}",
+            "published_to_cassandra": published,
+            "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_{table.name}"),
+            "duration_s": round(time.monotonic() - t0, 2),
+            "spark_application_id": spark.sparkContext.applicationId,
+            "preview": MetadataValue.md(f"**{table.name} on {latest}**\n\n" + _markdown_table(preview, table.preview_columns) if preview else "no rows"),
+        }
+    )
+    yield _contract_check(f"{table.name}_contract", contract)
+    yield AssetCheckResult(
+        check_name=f"{table.name}_games_match_participants",
+        passed=not sums_match,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"dates_checked": len(participants), "mismatched_dates": MetadataValue.json(sums_match)},
+    )
+    yield _reconcile(f"{table.name}_cassandra_matches_lake", lake_counts, cassandra_counts)
 
 
-@asset(
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    deps=[cleaned_participants],
-    group_name="batch",
-    kinds={"spark", "parquet", "cassandra"},
-    op_tags=SPARK_TAGS,
-    automation_condition=BATCH_AUTOMATION,
-    description="Per position per day: games, wins, win_rate (%), average KDA/GPM/CS/DPM/vision. "
-    "Published to Cassandra lol_data.position_stats.",
-    check_specs=_stats_checks("position_stats"),
+def stats_asset(table: StatsTable):
+    @asset(
+        name=table.name,
+        partitions_def=daily_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        deps=[cleaned_participants],
+        group_name="batch",
+        kinds={"spark", "parquet", "cassandra"},
+        op_tags=SPARK_TAGS,
+        automation_condition=BATCH_AUTOMATION,
+        description=table.description,
+        check_specs=_stats_checks(table.name),
+    )
+    def _asset(context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, cassandra: CassandraResource):
+        yield from _materialize_stats(context, pyspark, lake, cassandra, table)
+
+    return _asset
+
+
+champion_stats = stats_asset(
+    StatsTable(
+        name="champion_stats",
+        fields=CHAMPION_STATS,
+        compute=compute_champion_stats,
+        write=lake_io.write_champion_stats,
+        description="Per champion per day: games, wins, win_rate (%), average KDA/GPM/CS/DPM/vision, pick and ban "
+        "rates. Published to Cassandra lol_data.champion_stats.",
+        preview_columns=["champion_name", "games_played", "win_rate", "avg_kda", "avg_gpm", "pick_rate", "ban_rate"],
+        preview_sort=[("games_played", True), ("win_rate", True)],
+    )
 )
-def position_stats(context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, cassandra: CassandraResource):
-    yield from _stats_asset(
-        context, pyspark, lake, cassandra, "position_stats", POSITION_STATS, compute_position_stats,
-        lake_io.write_position_stats, ["position", "games_played", "win_rate", "avg_kda", "avg_gpm", "avg_cs_per_min", "avg_vision"],
-        lambda: [F.col("position")],
-    )  # fmt: skip
+
+position_stats = stats_asset(
+    StatsTable(
+        name="position_stats",
+        fields=POSITION_STATS,
+        compute=compute_position_stats,
+        write=lake_io.write_position_stats,
+        description="Per position per day: games, wins, win_rate (%), average KDA/GPM/CS/DPM/vision. "
+        "Published to Cassandra lol_data.position_stats.",
+        preview_columns=["position", "games_played", "win_rate", "avg_kda", "avg_gpm", "avg_cs_per_min", "avg_vision"],
+        preview_sort=[("position", False)],
+    )
+)
