@@ -63,7 +63,22 @@ def _stop(procs: dict[str, subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        _stop_group(proc.pid, deadline)
         print(f"  {name:<12} stopped", flush=True)
+
+
+def _stop_group(pgid: int, deadline: float) -> None:
+    """Stop what is left in a process group once its leader has exited: `dagster dev` can respawn a code
+    server while it shuts down, and that orphan would otherwise live until its heartbeat times out."""
+    sig = signal.SIGTERM
+    while time.monotonic() < deadline + 10:
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            return  # the group is empty
+        time.sleep(0.2)
+        if time.monotonic() > deadline:
+            sig = signal.SIGKILL
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOL_DAGSTER_PORT", 3000)))
     parser.add_argument("--rate", type=float, default=float(os.environ.get("LOL_DEV_RATE", 10)), help="generated matches per second")
     parser.add_argument("--days", type=int, default=int(os.environ.get("LOL_DEV_DAYS", 3)), help="dates the matches spread over")
+    parser.add_argument("--seed", type=int, default=int(os.environ.get("LOL_DEV_SEED", 0)), help="generator seed (matchIds differ per seed)")
     parser.add_argument("--no-stream", action="store_true", help="do not run the live `lol-platform stream` indexer")
     args = parser.parse_args(argv)
 
@@ -103,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         ElasticsearchResource().ensure_index()
         print("== processes", flush=True)
         bin_dir = Path(sys.executable).parent
-        procs["generator"] = _spawn("generator", [str(bin_dir / "lol-platform"), "produce", "--rate", str(args.rate), "--days", str(args.days)], env, log_dir)
+        procs["generator"] = _spawn("generator", [str(bin_dir / "lol-platform"), "produce", "--rate", str(args.rate), "--days", str(args.days), "--seed", str(args.seed)], env, log_dir)
         if not args.no_stream:
             procs["stream"] = _spawn("stream", [str(bin_dir / "lol-platform"), "stream"], env, log_dir)
         procs["dagster"] = _spawn("dagster", [str(bin_dir / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"), "-p", str(args.port), "-h", "127.0.0.1"], env, log_dir)
