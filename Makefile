@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install jars test unit dev stack-up stack-down stack-status bench clean
+.PHONY: install jars browser test unit dev stack-up stack-down stack-status bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,17 @@ install: $(INSTALLED)
 jars: install  ## resolve every service's jars from Maven Central into ~/.m2
 	$(BIN)/lol-platform stack fetch
 
-test: install jars  ## the whole suite; it starts (or reuses) the service stack itself
+browser:  ## Debian's chromium for the browser tests (Playwright's own browser download is not used)
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	else \
+		echo "chromium is missing: install Debian's 'chromium' package (sudo apt-get install chromium);"; \
+		echo "the browser tests are skipped without it."; \
+	fi
+
+test: install jars browser  ## the whole suite; it starts (or reuses) the service stack itself
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: install  ## only the tests that need no service
