@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOL_DAGSTER_PORT", 3000)))
     parser.add_argument("--rate", type=float, default=float(os.environ.get("LOL_DEV_RATE", 10)), help="generated matches per second")
     parser.add_argument("--days", type=int, default=int(os.environ.get("LOL_DEV_DAYS", 3)), help="dates the matches spread over")
-    parser.add_argument("--seed", type=int, default=int(os.environ.get("LOL_DEV_SEED", 0)), help="generator seed (matchIds differ per seed)")
+    # A fresh seed per start: matchIds derive from it, so a restarted `make dev` never re-sends the ids of
+    # an earlier one with other contents (the raw gate would rightly reject such matches).
+    parser.add_argument("--seed", type=int, default=int(os.environ.get("LOL_DEV_SEED", int(time.time()) % 4096)),
+                        help="generator seed (matchIds differ per seed)")  # fmt: skip
     parser.add_argument("--no-stream", action="store_true", help="do not run the live `lol-platform stream` indexer")
     args = parser.parse_args(argv)
 

@@ -49,6 +49,7 @@ def raw_matches_contract(context: AssetCheckExecutionContext, lake: LakeResource
         metadata={
             "rows_checked": result.rows,
             "matches_checked": result.matches,
+            "duplicate_rows_redelivered": result.duplicate_rows,
             "files": len(tables),
             "failing_by_rule": MetadataValue.json(result.failures),
             "examples": MetadataValue.json(result.examples),

@@ -10,7 +10,7 @@ from lol_platform.speed.indexer import StreamConfig, StreamIndexer
 
 
 class StreamSettings(ConfigurableResource):
-    max_seconds: float = Field(default=120.0, description="how long one materialization may drain the backlog")
+    max_seconds: float = Field(default=60.0, description="how long one materialization may drain the backlog")
     batch_max_messages: int = Field(default=2_000, description="messages per micro-batch")
     chunk_size: int = Field(default=1_000, description="documents per bulk request")
 
@@ -26,7 +26,7 @@ class StreamSettings(ConfigurableResource):
         "`lol_matches_stream` (id `{matchId}_{participantId}`) with the batch layer's features. "
         "A materialization drains the backlog of consumer group `lol-platform-stream`."
     ),
-    automation_condition=AutomationCondition.on_cron("*/2 * * * *"),
+    automation_condition=AutomationCondition.on_cron("*/5 * * * *"),
 )
 def match_stream_index(
     context, kafka: KafkaResource, elasticsearch: ElasticsearchResource, stream: StreamSettings

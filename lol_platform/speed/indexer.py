@@ -201,11 +201,17 @@ class StreamIndexer:
             if progress and stats.messages:
                 progress(total)
             idle = idle + 1 if stats.messages == 0 else 0
-            # Until the group has assigned partitions (a rebalance takes seconds), idle means nothing.
-            if idle >= idle_batches_to_stop and self._consumer.assignment() and self.lag() == 0:
+            if idle >= idle_batches_to_stop and self._caught_up(time.monotonic() - t0):
                 break
         total.seconds = time.monotonic() - t0
         return total
+
+    def _caught_up(self, elapsed_s: float) -> bool:
+        """No lag on our partitions; or, once the group had time to settle, no partitions at all (other
+        indexers of the group, e.g. a running `lol-platform stream`, own them)."""
+        if self._consumer.assignment():
+            return self.lag() == 0
+        return elapsed_s > 15
 
     def run(self, should_stop=lambda: False, report_every_s: float = 10.0) -> StreamStats:
         """Until stopped: second-level freshness. Start more of these in the same group to scale out."""

@@ -48,3 +48,10 @@ def test_each_broken_rule_is_counted_with_examples():
 def test_an_empty_partition_passes_with_zero_rows():
     result = check_raw_partition(RAW_SCHEMA.empty_table(), RAW_PARTICIPANTS)
     assert result.passed and result.rows == 0
+
+
+def test_a_match_delivered_twice_is_counted_but_not_a_violation():
+    rows = _rows("EUW1_1")
+    redelivered = [{**r, "kafka_offset": 2} for r in rows]
+    result = check_raw_partition(pa.Table.from_pylist(rows + redelivered, schema=RAW_SCHEMA), RAW_PARTICIPANTS)
+    assert result.passed and result.duplicate_rows == 10 and result.matches == 1
