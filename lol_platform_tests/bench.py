@@ -146,7 +146,7 @@ def bench_batch(results: dict) -> None:
 
     lake = LakeResource(root=f"hdfs://127.0.0.1:8020/bench/{uuid.uuid4().hex[:6]}")
     cassandra = CassandraResource()
-    start = dt.date(2024, 2, 1)
+    start = dt.date(2025, 2, 1)  # inside the partitions (LOL_PARTITIONS_START)
     per_day = 1_000
     land(lake, [encode(m) for m in MatchGenerator(seed=5, start_date=start, days=3, late_share=0.05, matches_per_day=per_day).matches(3 * per_day)])
     run_batch(lake, cassandra, start)  # warm-up: the JVM and the code paths
