@@ -138,8 +138,8 @@ QUARANTINE = [
 
 # Elasticsearch: one document per participant; the stream has no lineage columns of the lake.
 STREAM_DOCUMENT = [
-    *[f for f in MATCH_FIELDS],
-    *[f for f in PARTICIPANT_FIELDS],
+    *MATCH_FIELDS,
+    *PARTICIPANT_FIELDS,
     *FEATURE_FIELDS,
     Field("kafka_partition", "int32", ge=0),
     Field("kafka_offset", "int64", ge=0),
