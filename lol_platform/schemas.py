@@ -26,6 +26,8 @@ class Field:
     ge: float | None = None
     le: float | None = None
     isin: tuple | None = None
+    max_len: int | None = None  # strings: most characters; lists: most elements
+    pattern: str | None = None  # strings: a full-match regular expression
     doc: str = ""
 
 
@@ -50,21 +52,21 @@ LINEAGE_FIELDS = [
 ]
 
 MATCH_FIELDS = [
-    Field("match_id", "string", doc="metadata.matchId"),
+    Field("match_id", "string", max_len=64, pattern=r"[A-Za-z0-9_-]+", doc="metadata.matchId"),
     Field("match_date", "date", doc="UTC date of info.gameCreation: the partition key"),
     Field("game_creation", "timestamp", doc="info.gameCreation"),
     Field("game_duration_s", "int32", ge=60, le=4 * 3600, doc="info.gameDuration in seconds"),
-    Field("game_version", "string", doc="info.gameVersion"),
+    Field("game_version", "string", max_len=32, pattern=r"[0-9A-Za-z._-]+", doc="info.gameVersion"),
     Field("queue_id", "int32", ge=0, doc="info.queueId"),
-    Field("platform_id", "string", doc="info.platformId"),
+    Field("platform_id", "string", max_len=16, pattern=r"[A-Za-z0-9_]+", doc="info.platformId"),
 ]
 
 PARTICIPANT_FIELDS = [
     Field("participant_id", "int16", ge=1, le=PARTICIPANTS_PER_MATCH),
-    Field("puuid", "string"),
-    Field("riot_id_game_name", "string", nullable=True),
+    Field("puuid", "string", max_len=128, pattern=r"[A-Za-z0-9_-]+"),
+    Field("riot_id_game_name", "string", nullable=True, max_len=64),
     Field("champion_id", "int32", ge=1),
-    Field("champion_name", "string"),
+    Field("champion_name", "string", max_len=64, pattern=r"[A-Za-z0-9' .&_-]+"),
     Field("team_id", "int16", isin=TEAM_IDS),
     Field("team_position", "string", isin=POSITIONS),
     Field("win", "bool"),
@@ -77,7 +79,7 @@ PARTICIPANT_FIELDS = [
     Field("total_damage_dealt_to_champions", "int32", ge=0),
     Field("vision_score", "int32", ge=0),
     Field("champ_level", "int16", ge=1, le=30),
-    Field("team_bans", "list<int32>", doc="champion ids banned by this participant's team"),
+    Field("team_bans", "list<int32>", ge=1, max_len=5, doc="champion ids banned by this participant's team (-1, no ban, is left out)"),
 ]
 
 RAW_PARTICIPANTS = [*MATCH_FIELDS, *PARTICIPANT_FIELDS, *LINEAGE_FIELDS]

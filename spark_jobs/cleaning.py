@@ -3,17 +3,20 @@
 Every input row ends in exactly one of the two outputs (rows_in == cleaned + quarantined):
 1. row rules   - each column is coerced to its schema type with a try-cast (a value that does not cast is a
                  failure), then checked for nulls and the Field's ge/le/isin rules;
-2. dedupe      - among valid rows, one row per (match_id, participant_id) is kept: the highest kafka_offset,
-                 ties broken by the other lineage columns and finally by the whole row, so the choice never
-                 depends on Spark's shuffle order;
-3. match rules - a match needs exactly 10 kept participants, each team 5 with every position once, one
-                 winning team, the same match fields on every row and features within their ranges;
-                 otherwise all its kept rows are quarantined with the match's reasons.
+2. dedupe      - rows are grouped into copies of a match: the rows of one Kafka message (COPY_KEY). Within a
+                 copy one valid row per participant_id is kept (a redelivered row is `match.duplicate`);
+3. match rules - are judged per copy: a copy needs exactly 10 kept participants, each team 5 with every
+                 position once, one winning team, the same match fields on every row and features within
+                 their ranges; otherwise all its kept rows are quarantined with the copy's reasons;
+4. one truth   - among the copies that pass every rule, in the input and on other dates (`versions_elsewhere`,
+                 the MATCH_VERSIONS table), the newest (NEWEST_FIRST) wins as a whole match; the rows of every
+                 other passing copy are quarantined as `match.superseded`, naming the winning copy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame, Window
@@ -30,10 +33,12 @@ from lol_platform.schemas import (
     RAW_PARTICIPANTS,
     Field,
 )
+from lol_platform.rules import reason, rule_id
 from spark_jobs.contract import castable_type, conform
+from spark_jobs.rule_checks import value_violations
 
 STAGE = "clean"
-DUPLICATE_REASON = "duplicate (match_id, participant_id)"
+DUPLICATE_REASON = "match.duplicate"
 PARTICIPANTS_PER_TEAM = PARTICIPANTS_PER_MATCH // 2
 
 # Optional input column: the date of the raw lake partition a row was read from (spark_jobs.io.read_raw adds
@@ -55,26 +60,30 @@ class CleaningResult(NamedTuple):
     quarantine: DataFrame  # QUARANTINE columns + match_date (QUARANTINE_OUTPUT)
 
 
-def clean_participants(raw: DataFrame, quarantined_at: dt.datetime | None = None) -> CleaningResult:
+def clean_participants(
+    raw: DataFrame, quarantined_at: dt.datetime | None = None, versions_elsewhere: DataFrame | None = None
+) -> CleaningResult:
     """Validate, dedupe and featurize raw participant rows; nothing is dropped without a quarantine row.
 
     `quarantined_at` (timezone-aware) defaults to the query's current timestamp; pass one to make the
-    quarantine output reproducible.
+    quarantine output reproducible. `versions_elsewhere` (MATCH_VERSIONS columns) are the copies kept on
+    dates outside the input's dates; a copy here that one of them supersedes is quarantined, not cleaned.
     """
     stamp = F.lit(quarantined_at) if quarantined_at is not None else F.current_timestamp()
     ranked = _rank_duplicates(_typed_with_row_reasons(raw))
 
     row_failures = ranked.where(~F.col("_row_ok"))
     duplicates = ranked.where(F.col("_row_ok") & (F.col("_rank") > 1))
-    kept = add_features(ranked.where(F.col("_row_ok") & (F.col("_rank") == 1)))
-    judged = kept.join(_match_reasons(kept), "match_id", "left")
+    judged = _judge_copies(ranked.where(F.col("_row_ok") & (F.col("_rank") == 1)))
     match_reasons = F.coalesce(F.col("_match_reasons"), F.array().cast("array<string>"))
+    chosen = _choose_copies(judged.where(F.size(match_reasons) == 0), versions_elsewhere)
 
-    cleaned = judged.where(F.size(match_reasons) == 0)
+    cleaned = chosen.where(F.col("_wins"))
     quarantine = (
         _quarantine_rows(row_failures, F.concat_ws("; ", "_reasons"), stamp)
         .unionByName(_quarantine_rows(duplicates, F.lit(DUPLICATE_REASON), stamp))
         .unionByName(_quarantine_rows(judged.where(F.size(match_reasons) > 0), F.concat_ws("; ", match_reasons), stamp))
+        .unionByName(_quarantine_rows(chosen.where(~F.col("_wins")), _superseded_reason(), stamp))
     )
     return CleaningResult(conform(cleaned, CLEANED_PARTICIPANTS), conform(quarantine, QUARANTINE_OUTPUT))
 
@@ -146,32 +155,22 @@ def _can_try_cast(source: T.DataType, target: T.DataType) -> bool:
 
 
 def _field_reason(raw: DataFrame, field: Field, typed: Column) -> Column:
-    """The first rule this field breaks, as a readable reason, or null."""
+    """The first rule this field breaks, as a rulebook reason, or null."""
     if field.name not in raw.columns:
-        return F.lit(f"{field.name} missing from input")
+        return F.lit(reason(rule_id(field, "missing"), "column missing from input"))
     original = F.col(field.name)
     checks = []
     if not field.nullable:
-        checks.append((original.isNull(), F.lit(f"{field.name} is null")))
-    not_cast = F.format_string(f"{field.name} value '%s' is not {field.type}", original.cast("string"))
+        checks.append((original.isNull(), F.lit(rule_id(field, "missing"))))
+    not_cast = F.format_string(f"{rule_id(field, 'type')}: value '%s' is not {field.type}", original.cast("string"))
     checks.append((original.isNotNull() & typed.isNull(), not_cast))
     checks.extend(_value_checks(field, typed))
     return _first_reason(checks)
 
 
 def _value_checks(field: Field, value: Column) -> list[tuple[Column, Column]]:
-    """The Field's value rules (ge, le, isin, no null list elements) as (broken?, reason) pairs."""
-    checks = []
-    if field.ge is not None:
-        checks.append((value < field.ge, F.lit(f"{field.name} < {_number(field.ge)}")))
-    if field.le is not None:
-        checks.append((value > field.le, F.lit(f"{field.name} > {_number(field.le)}")))
-    if field.isin is not None:
-        allowed = ",".join(str(v) for v in field.isin)
-        checks.append((~value.isin(list(field.isin)), F.lit(f"{field.name} not in {allowed}")))
-    if field.type == "list<int32>":
-        checks.append((F.exists(value, lambda element: element.isNull()), F.lit(f"{field.name} contains null")))
-    return checks
+    """The Field's value rules (lol_platform.rules, rendered by spark_jobs.rule_checks) as (broken?, reason)."""
+    return [(broken, F.lit(rule)) for broken, rule in value_violations(field, value)]
 
 
 def _cross_field_reasons(raw: DataFrame, typed: dict[str, Column]) -> list[Column]:
@@ -179,7 +178,7 @@ def _cross_field_reasons(raw: DataFrame, typed: dict[str, Column]) -> list[Colum
     reasons = [
         F.when(
             match_date != _utc_date(typed["game_creation"]),
-            F.lit("match_date is not the UTC date of game_creation"),
+            F.lit(reason("match.consistent", "match_date is not the UTC date of game_creation")),
         )
     ]
     if RAW_PARTITION_DATE in raw.columns:
@@ -188,7 +187,7 @@ def _cross_field_reasons(raw: DataFrame, typed: dict[str, Column]) -> list[Colum
             F.when(
                 match_date != partition_date,
                 F.format_string(
-                    "match_date %s is not its raw partition date %s",
+                    "match.date_window: match_date %s is not its raw partition date %s",
                     match_date.cast("string"),
                     partition_date.cast("string"),
                 ),
@@ -218,28 +217,94 @@ def _present(reasons: list[Column]) -> Column:
     return F.filter(F.array(*reasons), lambda reason: reason.isNotNull())
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
+# -- 2. dedupe and 4. one truth per matchId ------------------------------------------------------------------
+#
+# A copy of a match is the rows of one Kafka message: COPY_KEY. The producer keys messages by matchId, so
+# every copy of a match is on the same partition, where the highest offset is the newest. NEWEST_FIRST
+# orders any two copies, the same way in every run whatever its date range, and the speed layer's
+# Elasticsearch version (lol_platform.speed.documents.document_version) orders them identically:
+#   1. higher kafka_offset, 2. higher kafka_partition (offsets of two partitions are not comparable; this
+#   only matters if the topic was re-partitioned), 3. kafka_topic (ascending; the stream reads one topic,
+#   so this and 4. only order foreign-written files), 4. later match_date.
+# The winner is chosen among the copies that pass every rule: a newer copy that breaks a rule never
+# displaces a good one (the door would have rejected it, and the stream does not index it).
+
+COPY_KEY = ["match_id", "match_date", "kafka_topic", "kafka_partition", "kafka_offset"]
+# The match versions table: one row per match kept on a date, the coordinates of the copy kept there.
+MATCH_VERSIONS = [next(f for f in RAW_PARTICIPANTS if f.name == name) for name in COPY_KEY]
+SUPERSEDED_RULE = "match.superseded"
+_WINNER = [f"_winner_{name}" for name in COPY_KEY[1:]]
 
 
-# -- 2. dedupe ---------------------------------------------------------------------------------------------
+def newest_first() -> list[Column]:
+    return [F.desc("kafka_offset"), F.desc("kafka_partition"), F.asc("kafka_topic"), F.desc("match_date")]
+
+
+def match_versions(cleaned: DataFrame) -> DataFrame:
+    """Cleaned participants -> MATCH_VERSIONS: the copy kept for each match on each date."""
+    return conform(cleaned.select(*COPY_KEY).distinct(), MATCH_VERSIONS)
+
+
+def superseded_versions(versions: DataFrame) -> DataFrame:
+    """The MATCH_VERSIONS rows that a newer copy of the same match beats, with the winner's coordinates
+    (superseded_by_<column>). Their dates hold a copy that must go: re-cleaning them removes it."""
+    ranked = _with_winner(versions.select(*COPY_KEY).distinct())
+    losing = ranked.where(~_is_winner())
+    return losing.select(*COPY_KEY, *[F.col(w).alias(f"superseded_by_{n}") for w, n in zip(_WINNER, COPY_KEY[1:])])
 
 
 def _rank_duplicates(df: DataFrame) -> DataFrame:
-    """Adds _row_ok and _rank; among the valid rows of a (match_id, participant_id), _rank 1 is kept."""
+    """Adds _row_ok and _rank; among the valid rows of a participant within one copy, _rank 1 is kept."""
     with_ok = df.withColumn("_row_ok", F.size("_reasons") == 0)
-    # Valid rows sort first, so they get ranks 1..k and an invalid copy never displaces a valid one.
+    # Valid rows sort first, so they get ranks 1..k and an invalid row never displaces a valid one.
     # _row_ok is deliberately not a partition column: a filter on it then stays above the window instead of
     # being pushed down into the row-rule expressions, where Spark's constraint propagation explodes.
-    valid_and_newest_first = Window.partitionBy("match_id", "participant_id").orderBy(
+    # Rows of one copy come from one message: they differ at most in when they were landed.
+    valid_first = Window.partitionBy(*COPY_KEY, "participant_id").orderBy(
         F.desc("_row_ok"),
-        F.desc("kafka_offset"),
-        F.desc("kafka_partition"),
         F.desc("ingested_at"),
-        F.asc("kafka_topic"),
         F.asc("_raw"),  # a total order: identical rows are interchangeable, all others are ordered
     )
-    return with_ok.withColumn("_rank", F.row_number().over(valid_and_newest_first))
+    return with_ok.withColumn("_rank", F.row_number().over(valid_first))
+
+
+def _judge_copies(kept: DataFrame) -> DataFrame:
+    """Features and _match_reasons per copy: the match rules and team totals apply to each copy on its own,
+    so two copies of a match are never mixed. (They group by match_id, so it stands in for the copy here.)"""
+    by_copy = kept.withColumn("_match_id", F.col("match_id")).withColumn("match_id", F.to_json(F.struct(*COPY_KEY)))
+    featured = add_features(by_copy)
+    judged = featured.join(_match_reasons(featured), "match_id", "left")
+    return judged.withColumn("match_id", F.col("_match_id")).drop("_match_id")
+
+
+def _choose_copies(passing: DataFrame, versions_elsewhere: DataFrame | None) -> DataFrame:
+    """Adds _wins and the winning copy (_winner_*) to the rows of copies that pass every rule."""
+    here = passing.select(*COPY_KEY).distinct()
+    candidates = here
+    if versions_elsewhere is not None:
+        # Only the versions of this input's matches: a semi-join on match_id (broadcast when it is small).
+        elsewhere = conform(versions_elsewhere, MATCH_VERSIONS).join(here.select("match_id"), "match_id", "left_semi")
+        candidates = here.unionByName(elsewhere)
+    winners = _with_winner(candidates).where(_is_winner()).select("match_id", *_WINNER)
+    chosen = passing.join(winners, "match_id", "left")
+    return chosen.withColumn("_wins", _is_winner())
+
+
+def _with_winner(versions: DataFrame) -> DataFrame:
+    """Adds the coordinates of each match's newest copy (_winner_*) to every version of it."""
+    newest = Window.partitionBy("match_id").orderBy(*newest_first())
+    return versions.withColumns({w: F.first(n).over(newest) for w, n in zip(_WINNER, COPY_KEY[1:])})
+
+
+def _is_winner() -> Column:
+    return functools.reduce(lambda a, b: a & b, [F.col(n).eqNullSafe(F.col(w)) for w, n in zip(_WINNER, COPY_KEY[1:])])
+
+
+def _superseded_reason() -> Column:
+    return F.format_string(
+        f"{SUPERSEDED_RULE}: by the copy on %s (topic %s, partition %d, offset %d)",
+        *[F.col(w) for w in _WINNER],
+    )
 
 
 # -- 3. match rules ----------------------------------------------------------------------------------------
@@ -264,12 +329,12 @@ def _match_reasons(kept: DataFrame) -> DataFrame:
     match_level = _present(
         [
             F.when(
-                F.col("n") != PARTICIPANTS_PER_MATCH, F.format_string("match has %d participants", F.col("n"))
+                F.col("n") != PARTICIPANTS_PER_MATCH, F.format_string("match.participants: %d participants", F.col("n"))
             ),
             F.when(
-                F.col("winning_teams") != 1, F.format_string("match has %d winning teams", F.col("winning_teams"))
+                F.col("winning_teams") != 1, F.format_string("match.winner: %d winning teams", F.col("winning_teams"))
             ),
-            F.when(F.col("versions") > 1, F.lit("match fields differ between participants")),
+            F.when(F.col("versions") > 1, F.lit(reason("match.consistent", "match fields differ between participants"))),
         ]
     )
     reasons = F.concat(match_level, F.col("team_reasons"), F.col("feature_reasons"))
@@ -280,24 +345,24 @@ def _team_reasons() -> Column:
     n, team = F.col("n"), F.col("team_id")
     return _present(
         [
-            F.when(n != PARTICIPANTS_PER_TEAM, F.format_string("team %d has %d participants", team, n)),
+            F.when(n != PARTICIPANTS_PER_TEAM, F.format_string("match.team_size: team %d has %d participants", team, n)),
             # positions are already each one of POSITIONS, so 5 distinct ones among 5 rows means each once
-            F.when(F.col("positions") != n, F.format_string("team %d has a duplicate team_position", team)),
+            F.when(F.col("positions") != n, F.format_string("match.positions: team %d has a duplicate team_position", team)),
             F.when(
-                (F.col("wins") > 0) & (F.col("wins") < n), F.format_string("team %d has mixed win flags", team)
+                (F.col("wins") > 0) & (F.col("wins") < n), F.format_string("match.winner: team %d has mixed win flags", team)
             ),
         ]
     )
 
 
 def _feature_reasons() -> Column:
-    """Features outside their schema ranges (e.g. kill_participation > 1 from inconsistent kills)."""
+    """Features outside their schema ranges. kill_participation > 1 means kills + assists exceed the team's
+    kills: the door's match.kill_participation rule, so it carries that name here too."""
     reasons = []
     for field in FEATURE_FIELDS:
-        for broken, message in _value_checks(field, F.col(field.name)):
-            reasons.append(
-                F.when(broken, F.format_string("participant %d %s", F.col("participant_id"), message))
-            )
+        for broken, rule in value_violations(field, F.col(field.name)):
+            rule = "match.kill_participation" if rule == rule_id("kill_participation", "max") else rule
+            reasons.append(F.when(broken, F.format_string(f"{rule}: participant %d", F.col("participant_id"))))
     return _present(reasons)
 
 

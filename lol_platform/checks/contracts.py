@@ -10,22 +10,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandera.pyspark as pa
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lol_platform.rules import rule_id
 from lol_platform.schemas import Field, spark_schema
+from spark_jobs.rule_checks import row_violations
 
 
 def field_checks(f: Field, check_type) -> list:
-    """A Field's value rules as Pandera checks of either backend (pandas or PySpark `Check`)."""
+    """A Field's value rules as Pandera checks of either backend (pandas or PySpark `Check`), each named by
+    its rule id. List elements are not reachable from Pandera: Spark cleaning and the door check them."""
+    if f.type == "list<int32>":
+        return []
     checks = []
+    # name and error both carry the rule id: Pandera reports failures under the error text.
     if f.ge is not None:
-        checks.append(check_type.ge(f.ge))
+        checks.append(check_type.ge(f.ge, **_named(rule_id(f, "min"))))
     if f.le is not None:
-        checks.append(check_type.le(f.le))
+        checks.append(check_type.le(f.le, **_named(rule_id(f, "max"))))
     if f.isin is not None:
-        checks.append(check_type.isin(list(f.isin)))
+        checks.append(check_type.isin(list(f.isin), **_named(rule_id(f, "allowed"))))
+    if f.type == "string" and f.max_len is not None:
+        checks.append(check_type.str_length(1, f.max_len, **_named(rule_id(f, "length"))))
+    if f.type == "string" and f.pattern is not None:
+        checks.append(check_type.str_matches(f"^(?:{f.pattern})$", **_named(rule_id(f, "pattern"))))
     return checks
+
+
+def _named(rule: str) -> dict:
+    return {"name": rule, "error": rule}
 
 
 def pandera_schema(fields: list[Field], name: str) -> pa.DataFrameSchema:
@@ -34,22 +48,6 @@ def pandera_schema(fields: list[Field], name: str) -> pa.DataFrameSchema:
     for f in fields:
         columns[f.name] = pa.Column(types[f.name], checks=field_checks(f, pa.Check), nullable=f.nullable)
     return pa.DataFrameSchema(columns, name=name, strict=True)
-
-
-def rule_violations(fields: list[Field]) -> dict[str, Column]:
-    """Rule description -> Spark condition that is true on a violating row (same rules as the contract)."""
-    rules: dict[str, Column] = {}
-    for f in fields:
-        col = F.col(f.name)
-        if not f.nullable:
-            rules[f"{f.name} is null"] = col.isNull()
-        if f.ge is not None:
-            rules[f"{f.name} < {f.ge:g}"] = col < F.lit(f.ge)
-        if f.le is not None:
-            rules[f"{f.name} > {f.le:g}"] = col > F.lit(f.le)
-        if f.isin is not None:
-            rules[f"{f.name} not in {list(f.isin)}"] = ~col.isin(list(f.isin))
-    return rules
 
 
 @dataclass
@@ -77,7 +75,7 @@ def validate_frame(df: DataFrame, fields: list[Field], name: str, example_column
     if not errors:
         return ContractResult(True, rows)
     present = set(df.columns)
-    rules = {rule: cond for rule, cond in rule_violations(fields).items() if rule.split(" ")[0] in present}
+    rules = {rule: cond for rule, cond in row_violations(fields).items() if rule.rsplit(".", 1)[0] in present}
     counts = df.select([F.sum(F.when(cond, 1).otherwise(0)).alias(str(i)) for i, cond in enumerate(rules.values())]).first()
     failures = {rule: int(counts[str(i)] or 0) for i, rule in enumerate(rules) if counts[str(i)]}
     examples: list[dict] = []

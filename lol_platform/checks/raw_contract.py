@@ -11,6 +11,7 @@ import pandera.pandas as pdx
 import pyarrow as pa
 
 from lol_platform.checks.contracts import field_checks
+from lol_platform.rules import rule_id
 from lol_platform.schemas import PARTICIPANTS_PER_MATCH, Field
 
 _PANDAS_DTYPES = {
@@ -45,7 +46,7 @@ def check_raw_partition(table: pa.Table, fields: list[Field]) -> RawCheckResult:
     except pdx.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         for (column, check), group in cases.groupby(["column", "check"], dropna=False):
-            failures[f"{column}: {check}"] = len(group)
+            failures[_rule(column, check)] = failures.get(_rule(column, check), 0) + len(group)
         examples += [{k: _plain(v) for k, v in row.items()} for row in cases.head(5).to_dict("records")]
     relation_failures, relation_examples = _relations(df)
     failures.update(relation_failures)
@@ -70,13 +71,25 @@ def _relations(df: pd.DataFrame) -> tuple[dict[str, int], list[dict]]:
     failures: dict[str, int] = {}
     examples: list[dict] = []
     for rule, bad in {
-        f"match has != {PARTICIPANTS_PER_MATCH} participants": per_match[per_match.participants != PARTICIPANTS_PER_MATCH],
-        "match has != 1 winning team": per_match[per_match.winning_teams != 1],
+        "match.participants": per_match[per_match.participants != PARTICIPANTS_PER_MATCH],
+        "match.winner": per_match[per_match.winning_teams != 1],
     }.items():
         if len(bad):
             failures[rule] = len(bad)
             examples += [{"rule": rule, "match_id": mid, **{k: int(v) for k, v in row.items()}} for mid, row in bad.head(3).iterrows()]
     return failures, examples
+
+
+def _rule(column, check) -> str:
+    """Pandera's failure case as a rulebook id: value checks are named by their rule, the rest map here."""
+    check = str(check)
+    if "." in check and not check.startswith("dtype"):
+        return check  # a rule id, e.g. kills.min
+    if check == "not_nullable":
+        return rule_id(str(column), "missing")
+    if check.startswith("dtype") or check.startswith("column_in_dataframe") or check.startswith("column_in_schema"):
+        return rule_id(str(column), "type") if column and str(column) != "nan" else f"schema: {check}"
+    return f"{column}: {check}"
 
 
 def _plain(value):

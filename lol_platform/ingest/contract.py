@@ -1,152 +1,222 @@
-"""The Match-V5 message contract: parse one Kafka message into 10 participant rows, or say why not.
+"""The door: one Kafka message's bytes -> 10 participant rows, or the rule it breaks.
 
-Pure functions, no I/O: the sensor and the speed layer both call `parse_match`.
+Pure functions, no I/O: the sensor, the speed layer and `lol-platform validate` all call `parse_match`.
+Whatever the bytes are, `parse_match` returns rows or raises ContractViolation (never anything else), with
+a reason from the rulebook (lol_platform.rules): what the door accepts, no later gate rejects.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from typing import Any
 
-from lol_platform.schemas import PARTICIPANTS_PER_MATCH, POSITIONS, TEAM_IDS
+import orjson
+
+from lol_platform import rules
+from lol_platform.rules import GAME_CREATION_MS, Broken, check_value, rule_id
+from lol_platform.schemas import MATCH_FIELDS, PARTICIPANT_FIELDS, PARTICIPANTS_PER_MATCH, POSITIONS, TEAM_IDS, Field
 
 UTC = dt.timezone.utc
 
 
 class ContractViolation(ValueError):
-    """A message that breaks the contract; `reason` is what the quarantine records."""
+    """A message that breaks the contract; `reason` ("<rule id>: <detail>") is what the quarantine records."""
 
     def __init__(self, reason: str, match_id: str | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.rule = rules.rule_of(reason)
         self.match_id = match_id
 
 
-# Riot field -> (row column, accepted Python type). ints must not be bools.
-_MATCH_FIELDS = {
-    "gameCreation": ("game_creation", int),
-    "gameDuration": ("game_duration_s", int),
-    "gameVersion": ("game_version", str),
-    "queueId": ("queue_id", int),
-    "platformId": ("platform_id", str),
-}
-_PARTICIPANT_INTS = {
-    "participantId": "participant_id",
-    "championId": "champion_id",
-    "teamId": "team_id",
-    "kills": "kills",
-    "deaths": "deaths",
-    "assists": "assists",
-    "goldEarned": "gold_earned",
-    "totalMinionsKilled": "total_minions_killed",
-    "neutralMinionsKilled": "neutral_minions_killed",
-    "totalDamageDealtToChampions": "total_damage_dealt_to_champions",
-    "visionScore": "vision_score",
+_FIELDS = {f.name: f for f in [*MATCH_FIELDS, *PARTICIPANT_FIELDS]}
+
+# Riot key -> row column.
+_MATCH_KEYS = {"gameDuration": "game_duration_s", "gameVersion": "game_version", "queueId": "queue_id", "platformId": "platform_id"}
+_PARTICIPANT_KEYS = {
+    "participantId": "participant_id", "puuid": "puuid", "riotIdGameName": "riot_id_game_name",
+    "championId": "champion_id", "championName": "champion_name", "teamId": "team_id", "teamPosition": "team_position",
+    "win": "win", "kills": "kills", "deaths": "deaths", "assists": "assists", "goldEarned": "gold_earned",
+    "totalMinionsKilled": "total_minions_killed", "neutralMinionsKilled": "neutral_minions_killed",
+    "totalDamageDealtToChampions": "total_damage_dealt_to_champions", "visionScore": "vision_score",
     "champLevel": "champ_level",
-}
-_NON_NEGATIVE = ("kills", "deaths", "assists", "goldEarned", "totalMinionsKilled", "neutralMinionsKilled",
-                 "totalDamageDealtToChampions", "visionScore")  # fmt: skip
+}  # fmt: skip
+_NO_BAN = -1  # Riot's championId for a skipped ban
 
 
-def _require(obj: dict, key: str, kind: type | tuple, where: str, match_id: str | None) -> Any:
-    if key not in obj or obj[key] is None:
-        raise ContractViolation(f"missing field {where}{key}", match_id)
-    value = obj[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise ContractViolation(f"field {where}{key} is {type(value).__name__}, expected {names}", match_id)
-    return value
+def quarantine_text(value: bytes | None) -> str | None:
+    """A rejected message's bytes as text, losslessly: UTF-8 as is, anything else as `base64:<...>`."""
+    if value is None:
+        return None
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(value).decode("ascii")
 
 
-def match_date_of(game_creation_ms: int) -> dt.date:
-    """The partition key: the UTC calendar date of the match."""
-    return dt.datetime.fromtimestamp(game_creation_ms / 1000, tz=UTC).date()
+def _violation(broken: Broken, match_id: str | None) -> ContractViolation:
+    return ContractViolation(broken.text(), match_id)
+
+
+def _fail(rule: str, detail: str, match_id: str | None = None) -> ContractViolation:
+    return ContractViolation(rules.reason(rule, detail), match_id)
+
+
+# -- bytes -> document ------------------------------------------------------------------------------------
 
 
 def decode(value: bytes | None) -> dict:
+    """Strict RFC 8259 parse within the door's limits; the document must be a JSON object."""
     if value is None:
-        raise ContractViolation("empty message (tombstone)")
+        raise _fail("message.empty", "no value (tombstone)")
+    if len(value) > rules.MAX_MESSAGE_BYTES:
+        raise _fail("message.too_large", f"{len(value)} bytes, at most {rules.MAX_MESSAGE_BYTES}")
     try:
-        doc = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ContractViolation(f"not valid JSON: {exc}") from None
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise _parse_error(str(exc)) from None
     if not isinstance(doc, dict):
-        raise ContractViolation(f"not a JSON object but {type(doc).__name__}")
+        raise _fail("message.not_object", f"a JSON {type(doc).__name__}")
+    _reject_duplicate_keys(value, doc)
     return doc
 
 
-def parse_match(value: bytes | None) -> list[dict[str, Any]]:
-    """Validate one message and flatten it to 10 rows (match fields denormalized). Raises ContractViolation."""
-    doc = decode(value)
-    metadata = _require(doc, "metadata", dict, "", None)
-    match_id = _require(metadata, "matchId", str, "metadata.", None)
-    info = _require(doc, "info", dict, "", match_id)
-    match = {col: _require(info, key, kind, "info.", match_id) for key, (col, kind) in _MATCH_FIELDS.items()}
-    if match["game_duration_s"] <= 0:
-        raise ContractViolation(f"info.gameDuration must be positive, got {match['game_duration_s']}", match_id)
+def _parse_error(message: str) -> ContractViolation:
+    text = message[:200]
+    if "depth limit" in message or "recursion" in message:
+        return _fail("message.too_deep", f"more than {rules.MAX_NESTING_DEPTH} levels")
+    if "UTF-8" in message or "surrogate" in message:
+        return _fail("message.encoding", text)
+    return _fail("message.not_json", text)
+
+
+def _reject_duplicate_keys(value: bytes, doc: dict) -> None:
+    """orjson keeps the last of repeated keys silently. Every key owns exactly one ':' outside strings and
+    strings keep their ':' when re-encoded, so re-encoding loses colons exactly when a key was dropped;
+    only a \\u003a escape (a ':' spelled as an escape) breaks that count, and then the slow exact parse runs."""
+    if b"\\u003" not in value and orjson.dumps(doc).count(b":") == value.count(b":"):
+        return
     try:
-        game_creation = dt.datetime.fromtimestamp(match["game_creation"] / 1000, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        raise ContractViolation(f"info.gameCreation {match['game_creation']} is not a valid epoch ms", match_id) from None
+        json.loads(value, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise _fail("message.duplicate_key", f"key {str(exc)[:64]!r} repeated in one object") from None
+    except RecursionError:
+        raise _fail("message.too_deep", "too deep to check for repeated keys") from None
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return out
+
+
+# -- document -> rows ---------------------------------------------------------------------------------------
+
+
+def parse_match(value: bytes | None, date_window: tuple[dt.date, dt.date] | None = None) -> list[dict[str, Any]]:
+    """Validate one message and flatten it to 10 rows (match fields denormalized). Raises ContractViolation.
+
+    `date_window` (first, last) bounds the match dates that have a partition.
+    """
+    doc = decode(value)
+    metadata = _object(doc, "metadata", None)
+    match_id = _value(_FIELDS["match_id"], metadata.get("matchId"), "metadata.matchId", None)
+    info = _object(doc, "info", match_id)
+    match = {col: _value(_FIELDS[col], info.get(key), f"info.{key}", match_id) for key, col in _MATCH_KEYS.items()}
+    creation_ms = _value(GAME_CREATION_MS, info.get("gameCreation"), "info.gameCreation", match_id)
+    game_creation = dt.datetime.fromtimestamp(creation_ms / 1000, tz=UTC)
     match.update(match_id=match_id, match_date=game_creation.date(), game_creation=game_creation)
+    if date_window and not date_window[0] <= match["match_date"] <= date_window[1]:
+        raise _fail("match.date_window", f"match date {match['match_date']} outside {date_window[0]}..{date_window[1]} (LOL_PARTITIONS_START)", match_id)
 
     bans = _team_bans(info, match_id)
-    participants = _require(info, "participants", list, "info.", match_id)
+    participants = info.get("participants")
+    if not isinstance(participants, list):
+        raise _fail("match.participants", f"info.participants is {type(participants).__name__}, expected a list", match_id)
     if len(participants) != PARTICIPANTS_PER_MATCH:
-        raise ContractViolation(f"match has {len(participants)} participants, expected {PARTICIPANTS_PER_MATCH}", match_id)
+        raise _fail("match.participants", f"{len(participants)} participants, expected {PARTICIPANTS_PER_MATCH}", match_id)
     rows = [_participant_row(p, i, match, bans, match_id) for i, p in enumerate(participants)]
-    _check_match_relations(rows, match_id)
+    _check_match_rules(rows, match_id)
     return rows
 
 
+def _object(parent: dict, key: str, match_id: str | None) -> dict:
+    value = parent.get(key)
+    if not isinstance(value, dict):
+        raise _fail("message.shape", f"{key} is {'missing' if value is None else type(value).__name__}, expected an object", match_id)
+    return value
+
+
+def _value(field: Field, value: Any, where: str, match_id: str | None) -> Any:
+    broken = check_value(field, value, where)
+    if broken:
+        raise _violation(broken, match_id)
+    return value
+
+
 def _team_bans(info: dict, match_id: str) -> dict[int, list[int]]:
+    """Champion ids banned per team (Riot's -1, a skipped ban, is left out); `teams` itself is optional."""
     bans: dict[int, list[int]] = {team_id: [] for team_id in TEAM_IDS}
-    for team in info.get("teams") or []:
-        if isinstance(team, dict) and team.get("teamId") in bans:
-            bans[team["teamId"]] = [b["championId"] for b in team.get("bans") or []
-                                    if isinstance(b, dict) and isinstance(b.get("championId"), int) and b["championId"] > 0]  # fmt: skip
+    teams = info.get("teams")
+    if teams is None:
+        return bans
+    if not isinstance(teams, list) or len(teams) > len(TEAM_IDS):
+        raise _fail("message.shape", "info.teams is not a list of at most 2 teams", match_id)
+    for i, team in enumerate(teams):
+        where = f"info.teams[{i}]"
+        if not isinstance(team, dict):
+            raise _fail("message.shape", f"{where} is not an object", match_id)
+        team_id = _value(_FIELDS["team_id"], team.get("teamId"), f"{where}.teamId", match_id)
+        if any(isinstance(t, dict) and t.get("teamId") == team_id for t in teams[:i]):
+            raise _fail("message.shape", f"{where}.teamId {team_id} repeated", match_id)
+        raw = team.get("bans") or []
+        if not isinstance(raw, list) or not all(isinstance(b, dict) for b in raw):
+            raise _fail(rule_id("team_bans", "type"), f"{where}.bans is not a list of objects", match_id)
+        ids = [b.get("championId") for b in raw]
+        bans[team_id] = _value(_FIELDS["team_bans"], [c for c in ids if c != _NO_BAN], f"{where}.bans[].championId", match_id)
     return bans
 
 
 def _participant_row(p: Any, index: int, match: dict, bans: dict, match_id: str) -> dict[str, Any]:
-    where = f"info.participants[{index}]."
+    where = f"info.participants[{index}]"
     if not isinstance(p, dict):
-        raise ContractViolation(f"{where[:-1]} is not an object", match_id)
+        raise _fail("message.shape", f"{where} is not an object", match_id)
     row = dict(match)
-    for key, col in _PARTICIPANT_INTS.items():
-        row[col] = _require(p, key, int, where, match_id)
-    for key in _NON_NEGATIVE:
-        if p[key] < 0:
-            raise ContractViolation(f"negative stat {where}{key} = {p[key]}", match_id)
-    row["puuid"] = _require(p, "puuid", str, where, match_id)
-    row["champion_name"] = _require(p, "championName", str, where, match_id)
-    row["win"] = _require(p, "win", bool, where, match_id)
-    name = p.get("riotIdGameName")
-    row["riot_id_game_name"] = name if isinstance(name, str) else None
-    position = _require(p, "teamPosition", str, where, match_id)
-    if position not in POSITIONS:
-        raise ContractViolation(f"unknown position {where}teamPosition = {position!r}", match_id)
-    row["team_position"] = position
-    if row["team_id"] not in TEAM_IDS:
-        raise ContractViolation(f"unknown team {where}teamId = {row['team_id']}", match_id)
-    if not 1 <= row["participant_id"] <= PARTICIPANTS_PER_MATCH:
-        raise ContractViolation(f"{where}participantId = {row['participant_id']} not in 1..10", match_id)
+    for key, col in _PARTICIPANT_KEYS.items():
+        row[col] = _value(_FIELDS[col], p.get(key), f"{where}.{key}", match_id)
     row["team_bans"] = bans[row["team_id"]]
     return row
 
 
-def _check_match_relations(rows: list[dict], match_id: str) -> None:
+def _check_match_rules(rows: list[dict], match_id: str) -> None:
     ids = [r["participant_id"] for r in rows]
     if len(set(ids)) != len(ids):
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        raise ContractViolation(f"duplicate participant ids {dupes}", match_id)
+        raise _fail("match.participants", f"participant ids {sorted({i for i in ids if ids.count(i) > 1})} repeated", match_id)
+    winners = set()
     for team_id in TEAM_IDS:
         team = [r for r in rows if r["team_id"] == team_id]
+        if len(team) != PARTICIPANTS_PER_MATCH // 2:
+            raise _fail("match.team_size", f"team {team_id} has {len(team)} participants", match_id)
         positions = sorted(r["team_position"] for r in team)
         if positions != sorted(POSITIONS):
-            raise ContractViolation(f"team {team_id} positions are {positions}, expected each of {list(POSITIONS)} once", match_id)
-    winners = {r["team_id"] for r in rows if r["win"]}
-    losers = {r["team_id"] for r in rows if not r["win"]}
-    if len(winners) != 1 or winners & losers:
-        raise ContractViolation(f"expected exactly one winning team, got winners {sorted(winners)}", match_id)
+            raise _fail("match.positions", f"team {team_id} positions are {positions}", match_id)
+        wins = {r["win"] for r in team}
+        if len(wins) != 1:
+            raise _fail("match.winner", f"team {team_id} has mixed win flags", match_id)
+        if wins == {True}:
+            winners.add(team_id)
+        team_kills = sum(r["kills"] for r in team)
+        for r in team:
+            if r["kills"] + r["assists"] > team_kills:
+                raise _fail("match.kill_participation", f"participant {r['participant_id']} kills + assists "
+                            f"{r['kills'] + r['assists']} > team kills {team_kills}", match_id)  # fmt: skip
+    if len(winners) != 1:
+        raise _fail("match.winner", f"{len(winners)} winning teams", match_id)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from lol_platform.ingest.contract import ContractViolation, parse_match
+from lol_platform.ingest.contract import ContractViolation, parse_match, quarantine_text
+from lol_platform.rules import rule_of
 from lol_platform.resources.lake import LakeResource
 from lol_platform.schemas import QUARANTINE, RAW_PARTICIPANTS, arrow_schema
 from spark_jobs.lake_paths import RAW_MATCHES
@@ -82,8 +83,7 @@ def build_batch(
     for m in messages:
         lineage = {"kafka_topic": m.topic, "kafka_partition": m.partition, "kafka_offset": m.offset, "ingested_at": ingested_at}
         try:
-            rows = parse_match(m.value)
-            _check_date(rows[0], date_window)
+            rows = parse_match(m.value, date_window)
         except ContractViolation as exc:
             # Keyed by the broker timestamp's date, not the tick's, so a replay lands in the same file.
             arrival = dt.datetime.fromtimestamp(m.timestamp_ms / 1000, tz=dt.timezone.utc) if m.timestamp_ms else ingested_at
@@ -94,16 +94,8 @@ def build_batch(
     return batch
 
 
-def _check_date(row: dict, window: tuple[dt.date, dt.date] | None) -> None:
-    if window and not window[0] <= row["match_date"] <= window[1]:
-        raise ContractViolation(
-            f"match date {row['match_date']} outside the partitions {window[0]}..{window[1]} (LOL_PARTITIONS_START)",
-            row["match_id"],
-        )
-
-
 def _quarantine_record(exc: ContractViolation, m: KafkaMessage, at: dt.datetime) -> dict:
-    raw = m.value.decode("utf-8", errors="replace") if m.value is not None else None
+    raw = quarantine_text(m.value)
     return {
         "quarantined_at": at, "stage": "ingest", "reason": exc.reason, "match_id": exc.match_id,
         "participant_id": None, "kafka_topic": m.topic, "kafka_partition": m.partition,
@@ -168,7 +160,7 @@ def land_batch(lake: LakeResource, batch: LandingBatch, max_workers: int = 4) ->
     reasons: dict[str, int] = defaultdict(int)
     for records in batch.quarantined.values():
         for rec in records:
-            reasons[_reason_kind(rec["reason"])] += 1
+            reasons[rule_of(rec["reason"])] += 1
     return LandingReport(
         partitions=partitions,
         quarantined=sum(reasons.values()),
@@ -190,8 +182,3 @@ def _remove_stale(lake: LakeResource, directory: str, topic: str, kp: int, first
             lake.filesystem().delete_file(info.path)
             removed.append(info.path)
     return removed
-
-
-def _reason_kind(reason: str) -> str:
-    """Group reasons for metadata counts: the text before any ':' / '=' detail."""
-    return re.split(r"[:=]| info\.| metadata\.", reason, maxsplit=1)[0].strip()

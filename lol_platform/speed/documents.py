@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lol_platform.features import NumpyOps, feature_columns
-from lol_platform.ingest.contract import ContractViolation, parse_match
+from lol_platform.ingest.contract import ContractViolation, parse_match, quarantine_text
 from lol_platform.ingest.landing import KafkaMessage
 from lol_platform.schemas import FEATURE_FIELDS, STREAM_DOCUMENT, names
 
@@ -85,5 +85,5 @@ def _quarantine_doc(m: KafkaMessage, exc: ContractViolation, now: dt.datetime) -
         "_id": f"{m.topic}-{m.partition}-{m.offset}",
         "quarantined_at": now.isoformat(), "stage": "stream", "reason": exc.reason, "match_id": exc.match_id,
         "kafka_topic": m.topic, "kafka_partition": m.partition, "kafka_offset": m.offset,
-        "raw": m.value.decode("utf-8", errors="replace")[:32_000] if m.value is not None else None,
+        "raw": quarantine_text(m.value),
     }  # fmt: skip

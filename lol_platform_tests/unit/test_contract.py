@@ -7,8 +7,12 @@ import datetime as dt
 import pytest
 
 from lol_platform.ingest.contract import ContractViolation, parse_match
+from lol_platform.rules import rulebook
 from lol_platform.schemas import RAW_PARTICIPANTS, LINEAGE_FIELDS, names
 from lol_platform_tests.support.matches import encode, make_match, malformed_messages
+
+
+WINDOW = (dt.date(2025, 1, 1), dt.date(2026, 12, 31))
 
 
 def test_a_match_flattens_to_ten_rows_with_match_fields_denormalized():
@@ -28,20 +32,22 @@ def test_the_partition_date_is_the_utc_date_of_game_creation_not_local_time():
 
 
 @pytest.mark.parametrize("kind", list(malformed_messages(make_match())))
-def test_each_kind_of_bad_message_is_rejected_with_its_reason(kind):
-    message, reason = malformed_messages(make_match())[kind]
+def test_each_kind_of_bad_message_is_rejected_with_its_rule(kind):
+    message, rule = malformed_messages(make_match())[kind]
     with pytest.raises(ContractViolation) as info:
-        parse_match(message)
-    assert reason in info.value.reason
+        parse_match(message, WINDOW)
+    assert info.value.rule == rule, info.value.reason
+    assert rule in rulebook(RAW_PARTICIPANTS)
 
 
 def test_a_rejection_carries_the_match_id_when_it_is_known():
     message, _ = malformed_messages(make_match("EUW1_7"))["negative stat"]
+    assert parse_match(encode(make_match("EUW1_7")), WINDOW)  # the unbroken match passes
     with pytest.raises(ContractViolation) as info:
         parse_match(message)
     assert info.value.match_id == "EUW1_7"
 
 
 def test_an_empty_message_is_rejected():
-    with pytest.raises(ContractViolation, match="empty message"):
+    with pytest.raises(ContractViolation, match="message.empty"):
         parse_match(None)

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pyarrow.parquet as pq
 
 from lol_platform.ingest.landing import KafkaMessage, build_batch, land_batch, raw_partition_dir
 from lol_platform.resources import LakeResource
+from lol_platform.rules import rule_of
 from lol_platform_tests.support.matches import encode, make_match, malformed_messages
 
 NOW = dt.datetime(2026, 1, 10, 8, tzinfo=dt.timezone.utc)
+WINDOW = (dt.date(2025, 1, 1), dt.date(2026, 12, 31))
 UTC = dt.timezone.utc
 
 
 def _messages(docs, partition=0, first_offset=0, topic="lol_matches"):
-    return [KafkaMessage(topic, partition, first_offset + i, doc if isinstance(doc, bytes) else encode(doc), 1_767_225_600_000)
+    return [KafkaMessage(topic, partition, first_offset + i, doc if isinstance(doc, bytes) or doc is None else encode(doc), 1_767_225_600_000)
             for i, doc in enumerate(docs)]  # fmt: skip
 
 
@@ -44,14 +47,21 @@ def test_bad_messages_go_to_quarantine_with_reasons_and_good_ones_land(tmp_path)
     lake = LakeResource(root=tmp_path.as_uri())
     bad = malformed_messages(make_match())
     docs = [make_match("EUW1_good")] + [message for message, _ in bad.values()]
-    report = land_batch(lake, build_batch(_messages(docs), NOW))
+    report = land_batch(lake, build_batch(_messages(docs), NOW, WINDOW))
     assert sum(p.rows for p in report.partitions.values()) == 10
     assert report.quarantined == len(bad)
     records = pq.read_table(str(tmp_path / report.quarantine_files[0])).to_pylist()
     assert len(records) == len(bad)
-    for (_, reason), record in zip(bad.values(), sorted(records, key=lambda r: r["kafka_offset"])):
-        assert reason in record["reason"]
-        assert record["raw"] and record["stage"] == "ingest"
+    for (message, rule), record in zip(bad.values(), sorted(records, key=lambda r: r["kafka_offset"])):
+        assert rule_of(record["reason"]) == rule, record["reason"]
+        assert record["stage"] == "ingest"
+        assert _raw_bytes(record["raw"]) == message  # nothing lost: the exact bytes can be replayed
+
+
+def _raw_bytes(text):
+    if text is None:
+        return None
+    return base64.b64decode(text[len("base64:"):]) if text.startswith("base64:") else text.encode("utf-8")
 
 
 def test_matches_outside_the_partition_window_are_quarantined(tmp_path):
@@ -60,7 +70,7 @@ def test_matches_outside_the_partition_window_are_quarantined(tmp_path):
     docs = [make_match("EUW1_ok", dt.datetime(2026, 1, 2, tzinfo=UTC)), make_match("EUW1_future", dt.datetime(2030, 1, 1, tzinfo=UTC))]
     batch = build_batch(_messages(docs), NOW, window)
     assert sum(len(v) for v in batch.rows.values()) == 10
-    assert "outside the partitions" in next(iter(batch.quarantined.values()))[0]["reason"]
+    assert rule_of(next(iter(batch.quarantined.values()))[0]["reason"]) == "match.date_window"
 
 
 def test_replaying_the_same_offsets_rewrites_the_same_files(tmp_path):

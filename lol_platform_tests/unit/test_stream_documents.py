@@ -56,4 +56,4 @@ def test_bad_messages_become_quarantine_records_and_good_ones_still_index():
     batch = build_documents(msgs, NOW)
     assert len(batch.documents) == 10
     assert [(q["_id"], q["stage"]) for q in batch.quarantined] == [("t-1-5", "stream")]
-    assert "not valid JSON" in batch.quarantined[0]["reason"]
+    assert batch.quarantined[0]["reason"].startswith("message.not_json: ")

@@ -119,23 +119,23 @@ def bad_matches() -> dict[str, list[dict]]:
     }
 
 
-NINE_ROWS_TEAM_100 = "match has 9 participants; team 100 has 4 participants"
-NINE_ROWS_TEAM_200 = "match has 9 participants; team 200 has 4 participants"
+NINE_ROWS_TEAM_100 = "match.participants: 9 participants; match.team_size: team 100 has 4 participants"
+NINE_ROWS_TEAM_200 = "match.participants: 9 participants; match.team_size: team 200 has 4 participants"
 EXPECTED_REASONS = {
-    "NEG": {"kills < 0": 1, NINE_ROWS_TEAM_100: 9},
-    "POS": {"team_position not in " + ",".join(POSITIONS): 1, NINE_ROWS_TEAM_100: 9},
-    "NULL": {"puuid is null": 1, NINE_ROWS_TEAM_100: 9},
-    "LVL": {"champ_level > 30": 1, NINE_ROWS_TEAM_100: 9},
-    "TEAM": {"team_id not in 100,200": 1, NINE_ROWS_TEAM_200: 9},
-    "SHORT": {"game_duration_s < 60": 10},
-    "DATE": {"match_date is not the UTC date of game_creation": 1, NINE_ROWS_TEAM_200: 9},
-    "BAN": {"team_bans contains null": 1, NINE_ROWS_TEAM_100: 9},
+    "NEG": {"kills.min": 1, NINE_ROWS_TEAM_100: 9},
+    "POS": {"team_position.allowed": 1, NINE_ROWS_TEAM_100: 9},
+    "NULL": {"puuid.missing": 1, NINE_ROWS_TEAM_100: 9},
+    "LVL": {"champ_level.max": 1, NINE_ROWS_TEAM_100: 9},
+    "TEAM": {"team_id.allowed": 1, NINE_ROWS_TEAM_200: 9},
+    "SHORT": {"game_duration_s.min": 10},
+    "DATE": {"match.consistent: match_date is not the UTC date of game_creation": 1, NINE_ROWS_TEAM_200: 9},
+    "BAN": {"team_bans.type": 1, NINE_ROWS_TEAM_100: 9},
     "NINE": {NINE_ROWS_TEAM_200: 9},
-    "WIN2": {"match has 2 winning teams": 10},
-    "MIXED": {"match has 0 winning teams; team 100 has mixed win flags": 10},
-    "DUPPOS": {"team 100 has a duplicate team_position": 10},
-    "KP": {"participant 1 kill_participation > 1": 10},
-    "VER": {"match fields differ between participants": 10},
+    "WIN2": {"match.winner: 2 winning teams": 10},
+    "MIXED": {"match.winner: 0 winning teams; match.winner: team 100 has mixed win flags": 10},
+    "DUPPOS": {"match.positions: team 100 has a duplicate team_position": 10},
+    "KP": {"match.kill_participation: participant 1": 10},
+    "VER": {"match.consistent: match fields differ between participants": 10},
 }
 
 
@@ -178,7 +178,7 @@ def test_dedupe_keeps_exactly_one_row_the_newest_valid_one(bad):
     assert (kept[("EUW1_1", 3)].kills, kept[("EUW1_1", 3)].kafka_offset) == (10, 100)
     assert (kept[("EUW1_2", 8)].kills, kept[("EUW1_2", 8)].kafka_offset) == (4, 200)
     assert reasons_by_match(quarantine)["EUW1_1"] == {DUPLICATE_REASON: 2}
-    assert reasons_by_match(quarantine)["EUW1_2"] == {"kills < 0": 1}
+    assert reasons_by_match(quarantine)["EUW1_2"] == {"kills.min": 1}
 
 
 def test_no_row_is_silently_dropped(bad, bad_input):
@@ -187,7 +187,7 @@ def test_no_row_is_silently_dropped(bad, bad_input):
 
 
 def test_quarantine_rows_carry_lineage_and_the_raw_row(bad):
-    negative = next(row for row in bad[1] if row.reason == "kills < 0" and row.match_id == "NEG")
+    negative = next(row for row in bad[1] if row.reason == "kills.min" and row.match_id == "NEG")
     assert (negative.stage, utc(negative.quarantined_at), negative.match_date) == ("clean", STAMP, DAY)
     assert (negative.participant_id, negative.kafka_topic, negative.kafka_partition, negative.kafka_offset) == (
         1,
@@ -228,7 +228,7 @@ def test_text_columns_are_coerced_and_uncastable_values_quarantined(spark, good)
     assert result.cleaned.schema == spark_schema(CLEANED_PARTICIPANTS)
     assert sorted(cleaned) == sorted(good[1])  # the same rows as from a correctly typed file
     assert dict(reasons_by_match(quarantine)["TEXT"]) == {
-        "kills value 'abc' is not int32": 1,
+        "kills.type: value 'abc' is not int32": 1,
         NINE_ROWS_TEAM_100: 9,
     }
 
@@ -239,7 +239,7 @@ def test_a_fraction_in_an_integer_column_is_not_truncated(spark):
     )
     quarantine = clean_participants(raw).quarantine.collect()
     assert dict(reasons_by_match(quarantine)["EUW1_1"]) == {
-        "kills value '2.5' is not int32": 1,
+        "kills.type: value '2.5' is not int32": 1,
         NINE_ROWS_TEAM_100: 9,
     }
 
@@ -247,7 +247,7 @@ def test_a_fraction_in_an_integer_column_is_not_truncated(spark):
 def test_a_missing_column_quarantines_every_row(spark):
     result = clean_participants(raw_frame(spark, match_one()).drop("vision_score"))
     assert result.cleaned.count() == 0
-    assert dict(reasons_by_match(result.quarantine.collect())["EUW1_1"]) == {"vision_score missing from input": 10}
+    assert dict(reasons_by_match(result.quarantine.collect())["EUW1_1"]) == {"vision_score.missing: column missing from input": 10}
 
 
 def test_rows_outside_their_raw_partition_are_quarantined_there(spark):
@@ -259,6 +259,6 @@ def test_rows_outside_their_raw_partition_are_quarantined_there(spark):
     quarantine = result.quarantine.collect()
     assert {row.match_id for row in result.cleaned.collect()} == {"EUW1_1"}
     assert {(row.match_id, row.reason, row.match_date) for row in quarantine} == {
-        ("EUW1_2", f"match_date {DAY} is not its raw partition date {next_day}", next_day)
+        ("EUW1_2", f"match.date_window: match_date {DAY} is not its raw partition date {next_day}", next_day)
     }
     assert RAW_PARTITION_DATE not in json.loads(quarantine[0].raw)

@@ -87,7 +87,7 @@ def test_lake_output_equals_the_in_memory_transformations(spark, lake):
     assert first["cleaned"] == sorted(expected.cleaned.collect())
     assert len(first["cleaned"]) == 30
     assert {(row.match_id, row.reason, row.stage) for row in first["quarantine"]} == {
-        ("EUW1_9", "match has 9 participants; team 200 has 4 participants", "clean")
+        ("EUW1_9", "match.participants: 9 participants; match.team_size: team 200 has 4 participants", "clean")
     }
     # the whole quarantine table reads with its stage from the directory layout
     whole = spark.read.parquet(f"{root}/data/lol_quarantine").select("stage", "match_date").distinct().collect()
