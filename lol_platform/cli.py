@@ -1,4 +1,4 @@
-"""`lol-platform`: the command line of the platform (stack, producer, stream)."""
+"""`lol-platform`: the command line of the platform (stack, producer, validate, stream)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,29 @@ def _stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    """The door as a command: each path holds one message's bytes; one line per message, never a traceback."""
+    from lol_platform.ingest.contract import ContractViolation, parse_match
+    from lol_platform.partitions import date_window
+
+    window, rejected, unreadable = date_window(), 0, 0
+    for path in args.paths:
+        try:
+            value = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror or exc}", flush=True)
+            unreadable += 1
+            continue
+        try:
+            rows = parse_match(value, window)
+        except ContractViolation as exc:
+            print(f"{path}: rejected: {exc.reason}", flush=True)
+            rejected += 1
+            continue
+        print(f"{path}: ok ({rows[0]['match_id']}, {rows[0]['match_date']}, {len(rows)} participants)", flush=True)
+    return 2 if unreadable else 1 if rejected else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lol-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("--days", type=int, default=3, help="number of dates the matches spread over")
     produce.add_argument("--late-share", type=float, default=0.05, help="share of matches that arrive late")
     produce.set_defaults(func=_produce)
+
+    validate = sub.add_parser(
+        "validate", help="check Match-V5 messages against the contract before sending them",
+        description="Each PATH is one message (a file holding exactly its bytes; - for standard input). Prints "
+        "'ok' or 'rejected: <rule>: <detail>' per message; exits 1 if any was rejected, 2 if a file could not be read.",
+    )  # fmt: skip
+    validate.add_argument("paths", nargs="+", metavar="PATH")
+    validate.set_defaults(func=_validate)
 
     stream = sub.add_parser("stream", help="index the match stream into Elasticsearch until stopped")
     stream.set_defaults(func=_stream)
