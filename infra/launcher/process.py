@@ -59,6 +59,7 @@ class JavaService(ABC):
 
     name: str
     pom: str
+    not_ready_reason: str | None = None  # set by is_ready() when it can say what is still missing
 
     def __init__(self, config: StackConfig):
         self.config = config
@@ -154,8 +155,9 @@ class JavaService(ABC):
                     f"{tail(self.log_path)}"
                 )
             time.sleep(0.5)
+        waiting_for = f" ({self.not_ready_reason})" if self.not_ready_reason else ""
         raise ServiceStartError(
-            f"{self.name} was not ready at {self.address()} after {timeout_s:.0f}s. Last lines of "
+            f"{self.name} was not ready at {self.address()} after {timeout_s:.0f}s{waiting_for}. Last lines of "
             f"{self.log_path}:\n{tail(self.log_path)}"
         )
 

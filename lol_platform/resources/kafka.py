@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 from dagster import ConfigurableResource
 from pydantic import Field
 
@@ -19,6 +20,9 @@ class KafkaResource(ConfigurableResource):
     topic: str = Field(default="lol_matches", description="topic carrying one Match-V5 JSON per message")
     topic_partitions: int = Field(default=4, description="partitions used when the topic is created")
     request_timeout_s: float = Field(default=5.0, description="admin/metadata request timeout")
+    topic_ready_timeout_s: float = Field(
+        default=60.0, description="how long ensure_topic waits for every partition of the topic to have a serving leader"
+    )
 
     def _base_config(self) -> dict[str, Any]:
         return {"bootstrap.servers": self.bootstrap_servers, "socket.timeout.ms": int(self.request_timeout_s * 1000)}
@@ -55,20 +59,49 @@ class KafkaResource(ConfigurableResource):
             raise ServiceUnavailable("Kafka", self.bootstrap_servers, "no broker answered", "LOL_KAFKA_BOOTSTRAP")
 
     def ensure_topic(self, topic: str | None = None, partitions: int | None = None) -> bool:
-        """Create the topic if missing; returns True if it was created."""
+        """Create the topic if missing, then wait until every partition has a leader that serves it.
+
+        Returns True if it was created. A topic the controller just created (or a broker that just started)
+        is listed with leaders a moment before the leaders answer: reading it at once fails with
+        NOT_LEADER_FOR_PARTITION. Waiting here means callers can use the topic as soon as this returns.
+        """
         topic = topic or self.topic
         self.health_check()
         admin = self.admin()
-        if topic in admin.list_topics(timeout=self.request_timeout_s).topics:
-            return False
-        futures = admin.create_topics([NewTopic(topic, num_partitions=partitions or self.topic_partitions, replication_factor=1)])
-        try:
-            futures[topic].result(timeout=30)
-        except KafkaException as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise
-            return False
-        return True
+        created, expected = False, None  # an existing topic keeps whatever partition count it has
+        if topic not in admin.list_topics(timeout=self.request_timeout_s).topics:
+            expected = partitions or self.topic_partitions
+            futures = admin.create_topics([NewTopic(topic, num_partitions=expected, replication_factor=1)])
+            try:
+                futures[topic].result(timeout=30)
+                created = True
+            except KafkaException as exc:
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise
+        self.wait_for_leaders(topic, expected_partitions=expected if created else None)
+        return created
+
+    def wait_for_leaders(self, topic: str | None = None, expected_partitions: int | None = None,
+                         timeout_s: float | None = None) -> list[int]:  # fmt: skip
+        """Block until the topic has its partitions (at least `expected_partitions`, if given), each with an
+        elected leader that answers an offsets request; return the partitions. Raise ServiceUnavailable naming
+        the partitions still without a serving leader after `timeout_s` (default topic_ready_timeout_s)."""
+        topic = topic or self.topic
+        timeout_s = self.topic_ready_timeout_s if timeout_s is None else timeout_s
+        admin = self.admin()
+        deadline, delay = time.monotonic() + timeout_s, 0.05
+        while True:
+            state = _topic_leader_state(admin, topic, expected_partitions, self.request_timeout_s)
+            if isinstance(state, list):
+                return state
+            if time.monotonic() >= deadline:
+                raise ServiceUnavailable(
+                    "Kafka", self.bootstrap_servers,
+                    f"topic {topic!r} has no serving leader for every partition after {timeout_s:.0f}s ({state})",
+                    "LOL_KAFKA_BOOTSTRAP",
+                )  # fmt: skip
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+            delay = min(delay * 2, 1.0)
 
     def partitions(self, topic: str | None = None) -> list[int]:
         topic = topic or self.topic
@@ -80,3 +113,33 @@ class KafkaResource(ConfigurableResource):
         if meta is None or meta.error is not None:
             return []
         return sorted(meta.partitions)
+
+
+def _topic_leader_state(admin: AdminClient, topic: str, expected: int | None, timeout_s: float) -> list[int] | str:
+    """The topic's partitions if each has a leader that answers ListOffsets; else what is still missing."""
+    try:
+        meta = admin.list_topics(topic=topic, timeout=timeout_s).topics.get(topic)
+    except KafkaException as exc:
+        return f"metadata request failed: {exc}"
+    if meta is None or meta.error is not None:
+        return f"topic not in metadata yet ({meta.error if meta is not None else 'absent'})"
+    if not meta.partitions or (expected is not None and len(meta.partitions) < expected):
+        return f"{len(meta.partitions)} of {expected or 'its'} partitions in metadata"
+    leaderless = sorted(p for p, pm in meta.partitions.items() if pm.leader < 0 or pm.error is not None)
+    if leaderless:
+        return f"partitions {leaderless} have no leader"
+    try:
+        futures = admin.list_offsets(
+            {TopicPartition(topic, p): OffsetSpec.latest() for p in meta.partitions}, request_timeout=timeout_s
+        )
+    except KafkaException as exc:
+        return f"offsets request failed: {exc}"
+    failed = {}
+    for tp, future in futures.items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            failed[tp.partition] = exc.args[0].name() if exc.args and hasattr(exc.args[0], "name") else str(exc)
+    if failed:
+        return f"leaders not serving yet: {dict(sorted(failed.items()))}"
+    return sorted(meta.partitions)

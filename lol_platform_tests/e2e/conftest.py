@@ -165,10 +165,11 @@ def _topic_end_offsets() -> dict[int, int]:
     from lol_platform.resources import KafkaResource
 
     kafka = KafkaResource()
-    kafka.ensure_topic()
+    kafka.ensure_topic()  # returns once every partition has a leader that serves (bounded, clear error)
+    partitions = kafka.wait_for_leaders()  # the partitions themselves: metadata right after creation can list none
     consumer = kafka.consumer(f"lol-e2e-probe-{uuid.uuid4().hex[:8]}")
     try:
-        return {p: consumer.get_watermark_offsets(TopicPartition(kafka.topic, p), timeout=10)[1] for p in kafka.partitions()}
+        return {p: consumer.get_watermark_offsets(TopicPartition(kafka.topic, p), timeout=10)[1] for p in partitions}
     finally:
         consumer.close()
 
