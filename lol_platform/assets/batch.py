@@ -16,7 +16,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    AutomationCondition,
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
@@ -27,6 +26,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lol_platform.assets.ingestion import raw_matches
+from lol_platform.automation import BATCH_AUTOMATION as DOWNSTREAM_AUTOMATION
 from lol_platform.checks.contracts import ContractResult, validate_frame
 from lol_platform.partitions import daily_partitions
 from lol_platform.publish import cassandra_writer as cw
@@ -38,14 +38,16 @@ from spark_jobs.aggregates import champion_stats as compute_champion_stats
 from spark_jobs.aggregates import position_stats as compute_position_stats
 from spark_jobs.cleaning import clean_participants
 
-# Downstream partitions follow their parents, late dates and backfills included (eager() alone only
-# acts on the latest day), and never past a failed blocking check.
-BATCH_AUTOMATION = (
-    AutomationCondition.eager().without(AutomationCondition.in_latest_time_window())
-    & AutomationCondition.all_deps_blocking_checks_passed()
-).with_label("eager_all_dates_gated")
+# Downstream partitions follow their parents, late dates and backfills included, never past a failed
+# blocking check, and a parent update that coincides with this date's own run is not lost (see
+# lol_platform.automation for why this is not eager()/since_last_handled()).
+BATCH_AUTOMATION = DOWNSTREAM_AUTOMATION
 
-# One Spark job per run at a time: a run holds a ~1 GB JVM and the machine has 2 cores.
+# One Spark job at a time: a run holds a ~1 GB JVM and the machine has 2 cores. A concurrency pool, not a
+# tag: op tags never reached the run queue's tag limits. dagster.yaml limits every pool to one run at a
+# time (granularity run), whoever launches it: automation, backfills, the healing sensor, the UI.
+SPARK_POOL = "lol_spark"
+# Run tag that marks runs of Spark assets for people (UI filters); the limit itself is the pool above.
 SPARK_TAGS = {"lol_platform/spark": "true"}
 
 
@@ -104,7 +106,7 @@ def _reconcile(name: str, lake_counts: dict[str, int], cassandra_counts: dict[st
     deps=[raw_matches],
     group_name="batch",
     kinds={"spark", "parquet", "cassandra"},
-    op_tags=SPARK_TAGS,
+    pool=SPARK_POOL,
     automation_condition=BATCH_AUTOMATION,
     description=(
         "Raw participants validated, deduped on (match_id, participant_id) and enriched with features "
@@ -249,7 +251,7 @@ def stats_asset(table: StatsTable):
         deps=[cleaned_participants],
         group_name="batch",
         kinds={"spark", "parquet", "cassandra"},
-        op_tags=SPARK_TAGS,
+        pool=SPARK_POOL,
         automation_condition=BATCH_AUTOMATION,
         description=table.description,
         check_specs=_stats_checks(table.name),

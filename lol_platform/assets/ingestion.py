@@ -5,8 +5,9 @@ and its data quality gate."""
 import datetime as dt
 
 import pyarrow as pa
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetSpec, AutomationCondition, MetadataValue, asset_check
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetSpec, MetadataValue, asset_check
 
+from lol_platform.automation import RAW_GATE_AUTOMATION
 from lol_platform.checks.raw_contract import check_raw_partition
 from lol_platform.ingest.landing import RAW_SCHEMA, raw_partition_dir
 from lol_platform.partitions import daily_partitions
@@ -31,8 +32,9 @@ raw_matches = AssetSpec(
     blocking=True,
     partitions_def=daily_partitions,
     description="Pandera contract of the landed rows, 10 participants and one winning team per match.",
-    # Runs whenever a raw partition lands (any date: late data too), in the same tick as its downstream.
-    automation_condition=AutomationCondition.any_deps_updated().since_last_handled().with_label("raw_landed"),
+    # Runs for every date whose latest landing it has not judged (late data too), in the same tick as its
+    # downstream; see lol_platform.automation for why not `any_deps_updated().since_last_handled()`.
+    automation_condition=RAW_GATE_AUTOMATION,
 )
 def raw_matches_contract(context: AssetCheckExecutionContext, lake: LakeResource) -> AssetCheckResult:
     keys = context.partition_key_range

@@ -3,6 +3,11 @@
 Consume a micro-batch (consumer group `lol-platform-stream`), turn it into documents, bulk-index them,
 and commit the offsets only after Elasticsearch acknowledged every document. A failure retries the same
 batch with backoff (ids are deterministic, so a retry overwrites rather than doubles) and never commits.
+
+The long-running `run()` rides out outages: a Kafka or Elasticsearch failure is logged and retried with
+capped backoff, never ends the loop. A batch Elasticsearch did not acknowledge is kept and indexed again;
+offsets Kafka did not take are committed with the next commit. The bounded `drain()` (the asset) fails
+with ServiceUnavailable instead.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from lol_platform.ingest.landing import KafkaMessage
+from lol_platform.partitions import date_window
 from lol_platform.resources.elasticsearch import ElasticsearchResource
 from lol_platform.resources.errors import ServiceUnavailable
 from lol_platform.resources.kafka import KafkaResource
@@ -67,6 +73,10 @@ class StreamIndexer:
         self.kafka, self.es, self.config, self.log = kafka, es, config, log
         self.quarantine_index = f"{es.index}_quarantine"
         self._consumer = None
+        self._unacked: list[KafkaMessage] | None = None  # consumed, not yet acknowledged by Elasticsearch
+        self._uncommitted: dict[int, int] = {}  # acknowledged by Elasticsearch, not yet committed to Kafka
+        self._pending_stats = StreamStats()  # what those acknowledged batches did, reported once committed
+        self._should_stop = lambda: False  # set by run(): lets a retry loop end on a stop request
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> StreamIndexer:
@@ -84,19 +94,33 @@ class StreamIndexer:
 
     # -- one micro-batch ------------------------------------------------------------------------
     def step(self) -> StreamStats:
-        messages = self._consume()
-        stats = StreamStats()
-        if not messages:
-            return stats
-        batch = build_documents(messages, dt.datetime.now(dt.timezone.utc))
-        stats.retries = self._index_until_acknowledged(batch)
-        acked_ms = time.time() * 1000
-        offsets = self._next_offsets(messages)
-        self._commit(offsets)
-        stats.messages, stats.documents, stats.quarantined, stats.batches = len(messages), len(batch.documents), len(batch.quarantined), 1
-        stats.latencies_ms = [acked_ms - created for created in batch.created_ms]
-        stats.committed = offsets
-        return stats
+        """One micro-batch: consume, index until acknowledged, commit. Returns what the commit covered.
+
+        If indexing fails, the consumed batch is kept and the next step indexes it again (not new messages);
+        if the commit fails, the acknowledged offsets are kept and the next step commits them. Either way the
+        failure raises (ServiceUnavailable), and nothing unacknowledged is ever committed.
+        """
+        if self._unacked is None:
+            self._unacked = self._consume()
+        messages = self._unacked
+        if messages:
+            batch = build_documents(messages, dt.datetime.now(dt.timezone.utc), date_window())
+            retries = self._index_until_acknowledged(batch)  # raises: the batch stays in self._unacked
+            acked_ms = time.time() * 1000
+            stats = StreamStats(messages=len(messages), documents=len(batch.documents), quarantined=len(batch.quarantined),
+                                batches=1, retries=retries, latencies_ms=[acked_ms - created for created in batch.created_ms])  # fmt: skip
+            self._pending_stats.add(stats)
+            for partition, offset in self._next_offsets(messages).items():
+                self._uncommitted[partition] = max(self._uncommitted.get(partition, 0), offset)
+        self._unacked = None
+        if not self._uncommitted:
+            return StreamStats()
+        offsets = dict(self._uncommitted)
+        self._commit(offsets)  # raises: the offsets stay in self._uncommitted for the next commit
+        self._uncommitted.clear()
+        done, self._pending_stats = self._pending_stats, StreamStats()
+        done.committed = offsets
+        return done
 
     def _consume(self) -> list[KafkaMessage]:
         out: list[KafkaMessage] = []
@@ -104,14 +128,19 @@ class StreamIndexer:
             raw = self._consumer.consume(num_messages=self.config.batch_max_messages, timeout=self.config.batch_max_seconds)
         except KafkaException as exc:
             raise ServiceUnavailable("Kafka", self.kafka.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP") from exc
+        errors = []
         for msg in raw:
             err = msg.error()
             if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    continue
-                raise ServiceUnavailable("Kafka", self.kafka.bootstrap_servers, err, "LOL_KAFKA_BOOTSTRAP")
+                if err.code() != KafkaError._PARTITION_EOF:
+                    errors.append(err)
+                continue
             ts_type, ts = msg.timestamp()
             out.append(KafkaMessage(msg.topic(), msg.partition(), msg.offset(), msg.value(), ts if ts_type else None))
+        if errors and (not out or any(e.fatal() for e in errors)):
+            raise ServiceUnavailable("Kafka", self.kafka.bootstrap_servers, "; ".join(e.str() for e in errors[:3]), "LOL_KAFKA_BOOTSTRAP")
+        if errors:  # the messages read alongside are kept: the consumer's position is already past them
+            self.log(f"Kafka reported {len(errors)} error(s) with {len(out)} messages, kept: {errors[0].str()}")
         return out
 
     def _commit(self, offsets: dict[int, int]) -> None:
@@ -148,10 +177,10 @@ class StreamIndexer:
                     batch.quarantined += rejected
                 return attempt - 1
             except (exceptions.ConnectionError, exceptions.TransportError, _RetryableBulkError) as exc:
-                if self.config.max_attempts is not None and attempt >= self.config.max_attempts:
+                if (self.config.max_attempts is not None and attempt >= self.config.max_attempts) or self._should_stop():
                     raise ServiceUnavailable("Elasticsearch", self.es.url, f"{exc} (after {attempt} attempts; nothing committed)", "LOL_ES_URL") from exc
                 self.log(f"Elasticsearch at {self.es.url} failed ({type(exc).__name__}: {str(exc)[:200]}); retry {attempt} in {delay:.1f}s, offsets not committed")
-                time.sleep(delay)
+                _sleep_unless(self._should_stop, delay)
                 delay = min(delay * 2, self.config.retry_max_s)
 
     def _bulk(self, index: str, docs: list[dict]) -> list[dict]:
@@ -214,19 +243,57 @@ class StreamIndexer:
         return elapsed_s > 15
 
     def run(self, should_stop=lambda: False, report_every_s: float = 10.0) -> StreamStats:
-        """Until stopped: second-level freshness. Start more of these in the same group to scale out."""
+        """Until stopped: second-level freshness. Start more of these in the same group to scale out.
+
+        A Kafka or Elasticsearch outage never ends the loop: each failed step is logged and retried after a
+        backoff (retry_initial_s doubling up to retry_max_s, reset by a step that works). The batch in
+        flight is kept and its offsets are committed only once Elasticsearch acknowledged it.
+        """
         total, t0, last = StreamStats(), time.monotonic(), time.monotonic()
-        while not should_stop():
-            total.add(self.step())
-            if time.monotonic() - last >= report_every_s:
-                last = time.monotonic()
-                self.log(f"indexed {total.documents} docs from {total.messages} messages, quarantined {total.quarantined}, latency {total.latency_percentiles()}")
+        delay, outage_since = None, None
+        self._should_stop = should_stop
+        try:
+            while not should_stop():
+                try:
+                    total.add(self.step())
+                except (ServiceUnavailable, KafkaException) as exc:
+                    outage_since = outage_since or time.monotonic()
+                    delay = retry_delay(delay, self.config.retry_initial_s, self.config.retry_max_s)
+                    total.retries += 1
+                    self.log(f"outage, {time.monotonic() - outage_since:.0f}s so far ({self._in_flight()}): {exc} "
+                             f"-- retrying in {delay:.1f}s")  # fmt: skip
+                    _sleep_unless(should_stop, delay)
+                    continue
+                if outage_since is not None:
+                    self.log(f"recovered after {time.monotonic() - outage_since:.0f}s; offsets committed: {total.committed}")
+                    delay, outage_since = None, None
+                if time.monotonic() - last >= report_every_s:
+                    last = time.monotonic()
+                    self.log(f"indexed {total.documents} docs from {total.messages} messages, quarantined {total.quarantined}, latency {total.latency_percentiles()}")
+        finally:
+            self._should_stop = lambda: False
         total.seconds = time.monotonic() - t0
         return total
 
 
 class _RetryableBulkError(Exception):
     pass
+
+    def _in_flight(self) -> str:
+        unacked = len(self._unacked or [])
+        return (f"{unacked} messages kept until Elasticsearch acknowledges them, "
+                f"offsets {self._uncommitted or '{}'} acknowledged but not committed")  # fmt: skip
+
+
+def retry_delay(previous: float | None, initial_s: float, max_s: float) -> float:
+    """The next backoff: initial_s, then doubling, never above max_s."""
+    return min(initial_s if previous is None else previous * 2, max_s)
+
+
+def _sleep_unless(should_stop, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not should_stop() and time.monotonic() < deadline:
+        time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
 
 
 _REBALANCE_ERRORS = {
