@@ -50,23 +50,40 @@ def _produce(args: argparse.Namespace) -> int:
 
 
 def _stream(args: argparse.Namespace) -> int:
+    """Index until stopped. Outages never end it: at start-up (a service not up yet) and in the loop (see
+    StreamIndexer.run) a failing Kafka or Elasticsearch is logged and retried with capped backoff."""
     import signal
+    import time
 
-    from lol_platform.resources import build_resources
-    from lol_platform.speed.indexer import StreamConfig, StreamIndexer
+    from lol_platform.resources import ServiceUnavailable, build_resources
+    from lol_platform.speed.indexer import StreamConfig, StreamIndexer, retry_delay
+
+    def log(line: str) -> None:
+        print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S}Z {line}", flush=True)
 
     resources = build_resources()
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     config = StreamConfig(max_attempts=None)  # live: wait out an Elasticsearch outage, never skip
-    with StreamIndexer(resources["kafka"], resources["elasticsearch"], config) as indexer:
-        print(f"streaming {indexer.kafka.topic} -> {indexer.es.index} (group {config.group_id}); Ctrl-C to stop", flush=True)
-        try:
-            stats = indexer.run(should_stop=lambda: bool(stopping))
-        except KeyboardInterrupt:
-            stats = None
+    stats, delay = None, None
+    try:
+        while not stopping:
+            try:
+                with StreamIndexer(resources["kafka"], resources["elasticsearch"], config, log=log) as indexer:
+                    log(f"streaming {indexer.kafka.topic} -> {indexer.es.index} (group {config.group_id}); Ctrl-C to stop")
+                    stats = indexer.run(should_stop=lambda: bool(stopping))
+            except ServiceUnavailable as exc:  # only start-up raises it: run() retries its own failures
+                delay = retry_delay(delay, config.retry_initial_s, config.retry_max_s)
+                log(f"cannot start yet: {exc} -- retrying in {delay:.1f}s")
+                deadline = time.monotonic() + delay
+                while not stopping and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                continue
+            break
+    except KeyboardInterrupt:
+        stats = None
     if stats:
-        print(f"indexed {stats.documents} documents, quarantined {stats.quarantined}, latency {stats.latency_percentiles()}")
+        log(f"indexed {stats.documents} documents, quarantined {stats.quarantined}, latency {stats.latency_percentiles()}")
     return 0
 
 
