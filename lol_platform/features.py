@@ -18,6 +18,12 @@ class Ops(Protocol):
         """max(value, 1)."""
 
 
+# The columns the formulas read. Engines pass them as 64-bit floats: two int32 counters near their limit
+# (which the contract allows) would overflow an integer sum.
+FEATURE_INPUTS = ("game_duration_s", "kills", "deaths", "assists", "gold_earned", "total_minions_killed",
+                  "neutral_minions_killed", "total_damage_dealt_to_champions", "vision_score", "team_kills", "team_damage")  # fmt: skip
+
+
 def feature_columns(c: dict[str, Any], ops: Ops) -> dict[str, Any]:
     """Feature name -> expression, from the participant's columns plus `team_kills` / `team_damage`."""
     minutes = c["game_duration_s"] / 60.0
