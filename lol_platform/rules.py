@@ -195,3 +195,23 @@ def _number(value: float) -> str:
 def _short(value, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def rulebook_markdown(fields: list[Field]) -> str:
+    """docs/rulebook.md: every rule by id (a unit test keeps the file equal to this)."""
+    lines = [
+        "# The rulebook",
+        "",
+        "Generated from `lol_platform/rules.py` and the schema module (`lol_platform/schemas.py`); a unit test keeps",
+        "this file equal to them. A quarantined message or row carries `<rule id>` or `<rule id>: <detail>` as its",
+        "reason, with the same id at the door (`lol-platform validate`, the sensor, the stream), in the Pandera",
+        "gates and in Spark cleaning.",
+        "",
+        f"Limits of the door: a message is at most {MAX_MESSAGE_BYTES:,} bytes, nested at most {MAX_NESTING_DEPTH} levels,",
+        "UTF-8 without lone surrogates, strict RFC 8259 JSON (no NaN or Infinity, no key repeated in an object).",
+        "",
+        "| rule id | holds when |",
+        "|---|---|",
+    ]
+    lines += [f"| `{rule}` | {text.replace('|', '&#124;')} |" for rule, text in rulebook(fields).items()]
+    return "\n".join(lines) + "\n"

@@ -51,3 +51,13 @@ def test_a_rejection_carries_the_match_id_when_it_is_known():
 def test_an_empty_message_is_rejected():
     with pytest.raises(ContractViolation, match="message.empty"):
         parse_match(None)
+
+
+def test_docs_rulebook_lists_every_rule_of_the_door():
+    from pathlib import Path
+
+    from lol_platform.rules import rulebook_markdown
+
+    assert Path(__file__).parents[2].joinpath("docs/rulebook.md").read_text() == rulebook_markdown(RAW_PARTICIPANTS), (
+        "docs/rulebook.md is stale: regenerate it with rulebook_markdown(RAW_PARTICIPANTS)"
+    )
