@@ -34,8 +34,9 @@ test: install jars browser  ## the whole suite; it starts (or reuses) the servic
 unit: install  ## only the tests that need no service
 	$(BIN)/python -m pytest lol_platform_tests/unit $(PYTEST_ARGS)
 
-dev: install jars  ## stack + topic/schema/index + generator + dagster dev; Ctrl-C stops all of it
-	exec $(BIN)/python -m lol_platform.dev
+# GENERATOR=0 (or LOL_DEV_GENERATOR=0) leaves the match generator out: run `lol-platform produce` yourself.
+dev: install jars  ## stack + topic/schema/index + generator + stream + dagster dev, supervised; Ctrl-C stops all of it
+	exec env $(if $(GENERATOR),LOL_DEV_GENERATOR=$(GENERATOR)) $(BIN)/python -m lol_platform.dev
 
 stack-up: install jars
 	$(BIN)/lol-platform stack up

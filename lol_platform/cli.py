@@ -62,6 +62,8 @@ def _stream(args: argparse.Namespace) -> int:
         print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S}Z {line}", flush=True)
 
     resources = build_resources()
+    # Outside a Dagster run the LOL_* settings (EnvVar fields) are only resolved by initializing the resource.
+    kafka, es = (resources[name].process_config_and_initialize() for name in ("kafka", "elasticsearch"))
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     config = StreamConfig(max_attempts=None)  # live: wait out an Elasticsearch outage, never skip
@@ -69,7 +71,7 @@ def _stream(args: argparse.Namespace) -> int:
     try:
         while not stopping:
             try:
-                with StreamIndexer(resources["kafka"], resources["elasticsearch"], config, log=log) as indexer:
+                with StreamIndexer(kafka, es, config, log=log) as indexer:
                     log(f"streaming {indexer.kafka.topic} -> {indexer.es.index} (group {config.group_id}); Ctrl-C to stop")
                     stats = indexer.run(should_stop=lambda: bool(stopping))
             except ServiceUnavailable as exc:  # only start-up raises it: run() retries its own failures
