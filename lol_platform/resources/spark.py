@@ -25,6 +25,10 @@ SPARK_DEFAULTS = {
     "spark.locality.wait": "0s",
     # Datanodes advertise loopback hostnames in the local stack.
     "spark.hadoop.dfs.client.use.datanode.hostname": "true",
+    # The driver (and its UI, through SPARK_LOCAL_IP) listens on loopback like every other local service;
+    # on a cluster, LOL_SPARK_DRIVER_HOST names the address executors reach the driver at.
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
 }
 
 # Environment variable -> Spark setting it overrides.
@@ -32,6 +36,8 @@ SPARK_ENV = {
     "LOL_SPARK_MASTER": "spark.master",
     "LOL_SPARK_DRIVER_MEMORY": "spark.driver.memory",
     "LOL_SPARK_SHUFFLE_PARTITIONS": "spark.sql.shuffle.partitions",
+    "LOL_SPARK_DRIVER_HOST": "spark.driver.host",
+    "LOL_SPARK_DRIVER_BIND_ADDRESS": "spark.driver.bindAddress",
 }
 
 
@@ -46,4 +52,6 @@ def spark_resource(env: Mapping[str, str] = os.environ) -> LazyPySparkResource:
     # Python workers must run this interpreter (the venv with cassandra-driver), not `python3` on PATH;
     # PySpark reads the choice from the driver's environment. A cluster sets its own PYSPARK_PYTHON.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # Spark's web UI binds to SPARK_LOCAL_IP (all interfaces without it); keep it with the driver.
+    os.environ.setdefault("SPARK_LOCAL_IP", spark_config(env)["spark.driver.bindAddress"])
     return LazyPySparkResource(spark_config=spark_config(env))
