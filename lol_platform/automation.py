@@ -71,13 +71,15 @@ RAW_GATE_AUTOMATION = (
 
 # Downstream partitions follow their parents, late dates and backfills included (no latest-time-window
 # limit), never past a failed blocking check, and never in a loop on a failed run (the healing sensor and
-# run retries own failures). The trigger and the reset are bare `newly_updated` operands (no OR inside,
-# unlike any_deps_updated()), so both carry per-partition timestamps and a parent update after this
-# partition's own materialization wins even within one tick; one earlier (in the same run) does not.
+# run retries own failures). A parent update must be newer than both this partition's latest
+# materialization and its latest request: two `since`s over bare operands (no OR inside, unlike
+# any_deps_updated() and since_last_handled()), so every trigger and reset carries per-partition
+# timestamps and a parent update after them wins even within one tick, while one earlier (the same run,
+# or a tick that saw the run's materialization but not yet as an update) does not ask again.
+_DEPS_UPDATED = AutomationCondition.any_deps_match(AutomationCondition.newly_updated())
 BATCH_AUTOMATION = (
-    AutomationCondition.any_deps_match(AutomationCondition.newly_updated())
-    .since(AutomationCondition.newly_updated())
-    .with_label("deps_updated_since_materialized")
+    _DEPS_UPDATED.since(AutomationCondition.newly_updated()).with_label("deps_updated_since_materialized")
+    & _DEPS_UPDATED.since(AutomationCondition.newly_requested()).with_label("deps_updated_since_requested")
     & ~AutomationCondition.any_deps_missing()
     & ~AutomationCondition.any_deps_in_progress()
     & ~AutomationCondition.in_progress()

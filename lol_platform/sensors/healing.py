@@ -242,9 +242,9 @@ def gather(instance: DagsterInstance, now: float) -> list[DateState]:
     raw_ids = {d: i for d, i in storage.get_latest_storage_id_by_partition(RAW, mat).items() if daily_partitions.has_partition_key(d)}
     if not raw_ids:
         return []
-    dates = set(raw_ids)
-    ids = {key: storage.get_latest_storage_id_by_partition(key, mat) for key in CHAIN}
     raw_records = _records_by_partition(instance, RAW, raw_ids)
+    dates = set(raw_records)
+    ids = {key: storage.get_latest_storage_id_by_partition(key, mat) for key in CHAIN}
     chain_records = {key: _records_by_partition(instance, key, ids[key]) for key in CHAIN}
 
     # latest attempts that planned a partition and did not materialize it (in progress, failed or cancelled)

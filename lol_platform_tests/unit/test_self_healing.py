@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from dagster import (
-    AssetCheckKey,
     AssetKey,
     AssetMaterialization,
     AssetSelection,
@@ -31,6 +30,7 @@ from dagster import (
     define_asset_job,
     evaluate_automation_conditions,
 )
+from dagster._core.execution.api import create_execution_plan
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
 
@@ -204,6 +204,18 @@ def test_before_the_fix_that_landing_was_dropped_too(tmp_path):
         assert _requested(ticks.tick(), CLEANED) == set()
 
 
+def test_a_requested_date_is_not_requested_again_until_something_new_lands():
+    """Seen in the e2e run: a tick that sees cleaned_participants' new materialization as "not in progress" but
+    not yet as "newly updated" must not ask for the same date again (the request resets the trigger too)."""
+    instance = DagsterInstance.ephemeral()
+    ticks = _Ticks(defs, instance)
+    ticks.tick()
+    _land(instance, "2026-01-08")
+    assert _requested(ticks.tick(), CLEANED) == {"2026-01-08"}
+    for _ in range(3):  # no run here: nothing in progress, nothing updated
+        assert _requested(ticks.tick(), CLEANED) == set()
+
+
 def test_a_cleaned_date_is_not_requested_again_without_a_new_landing(tmp_path):
     instance = DagsterInstance.ephemeral()
     ticks = _Ticks(defs, instance)
@@ -283,6 +295,18 @@ def test_run_requests_carry_the_gate_the_checks_the_range_and_the_tags():
     assert span.tags[ASSET_PARTITION_RANGE_START_TAG] == "2026-01-01" and span.tags[ASSET_PARTITION_RANGE_END_TAG] == "2026-01-03"
     assert set(span.asset_selection) == {AssetKey("champion_stats"), AssetKey("position_stats")}
     assert GATE not in span.asset_check_keys
+
+
+def test_a_healing_request_is_one_run_over_its_range_in_the_spark_pool():
+    job = defs.resolve_implicit_global_asset_job_def()  # what an asset-selection sensor's runs execute
+    for stage, steps in [(Stage.FULL, {"raw_matches_raw_matches_contract", "cleaned_participants", "champion_stats", "position_stats"}),
+                         (Stage.STATS, {"champion_stats", "position_stats"})]:  # fmt: skip
+        request = run_request(HealRange("2026-01-01", "2026-01-03", stage))
+        subset = job.get_subset(asset_selection=set(request.asset_selection), asset_check_selection=set(request.asset_check_keys))
+        assert set(create_execution_plan(subset, tags=request.tags).step_keys_to_execute) == steps
+        run = DagsterInstance.ephemeral().create_run_for_job(subset, tags=request.tags, asset_selection=frozenset(request.asset_selection))
+        assert run.get_resolved_partitions_subset_for_events(daily_partitions).get_partition_keys() == ["2026-01-01", "2026-01-02", "2026-01-03"]
+        assert run.run_op_concurrency.all_pools == {SPARK_POOL}
 
 
 def _add_run(instance, status, tags, assets=(CLEANED,)):
