@@ -8,6 +8,7 @@ from lol_platform.assets.speed import StreamSettings, match_stream_index
 from lol_platform.resources import build_resources
 from lol_platform.sensors import IngestSettings, kafka_match_sensor
 from lol_platform.sensors.healing import RETRY_FROM_FAILURE, healing_sensor
+from lol_platform.sensors.superseded import superseded_dates_sensor
 
 # Dagster's implicit default automation sensor starts STOPPED on a new instance; declare it RUNNING so a
 # fresh DAGSTER_HOME (make dev, CI) materializes downstream partitions without a manual step.
@@ -25,7 +26,7 @@ automation_sensor = AutomationConditionSensorDefinition(
 defs = Definitions(
     assets=[raw_matches, cleaned_participants, champion_stats, position_stats, match_stream_index],
     asset_checks=[raw_matches_contract],
-    sensors=[kafka_match_sensor, automation_sensor, healing_sensor],
+    sensors=[kafka_match_sensor, automation_sensor, healing_sensor, superseded_dates_sensor],
     resources={**build_resources(), "ingest": IngestSettings(), "stream": StreamSettings()},
     # One process per run, so a run's Spark steps share one SparkSession (one JVM) instead of
     # paying a JVM start per step as the multiprocess executor would.

@@ -9,7 +9,7 @@ Every input row ends in exactly one of the two outputs (rows_in == cleaned + qua
                  position once, one winning team, the same match fields on every row and features within
                  their ranges; otherwise all its kept rows are quarantined with the copy's reasons;
 4. one truth   - among the copies that pass every rule, in the input and on other dates (`versions_elsewhere`,
-                 the MATCH_VERSIONS table), the newest (NEWEST_FIRST) wins as a whole match; the rows of every
+                 the MATCH_VERSIONS table), the newest (newest_first()) wins as a whole match; the rows of every
                  other passing copy are quarantined as `match.superseded`, naming the winning copy.
 """
 
@@ -220,7 +220,7 @@ def _present(reasons: list[Column]) -> Column:
 # -- 2. dedupe and 4. one truth per matchId ------------------------------------------------------------------
 #
 # A copy of a match is the rows of one Kafka message: COPY_KEY. The producer keys messages by matchId, so
-# every copy of a match is on the same partition, where the highest offset is the newest. NEWEST_FIRST
+# every copy of a match is on the same partition, where the highest offset is the newest. newest_first()
 # orders any two copies, the same way in every run whatever its date range, and the speed layer's
 # Elasticsearch version (lol_platform.speed.documents.document_version) orders them identically:
 #   1. higher kafka_offset, 2. higher kafka_partition (offsets of two partitions are not comparable; this
@@ -303,7 +303,7 @@ def _is_winner() -> Column:
 def _superseded_reason() -> Column:
     return F.format_string(
         f"{SUPERSEDED_RULE}: by the copy on %s (topic %s, partition %d, offset %d)",
-        *[F.col(w) for w in _WINNER],
+        *[F.col(w).cast("string") if w == "_winner_match_date" else F.col(w) for w in _WINNER],
     )
 
 

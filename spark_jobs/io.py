@@ -15,9 +15,15 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lol_platform.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, RAW_PARTICIPANTS, Field
+from lol_platform.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, RAW_PARTICIPANTS, Field, spark_schema
 from spark_jobs import lake_paths
-from spark_jobs.cleaning import QUARANTINE_OUTPUT, RAW_PARTITION_DATE
+from spark_jobs.cleaning import (
+    MATCH_VERSIONS,
+    QUARANTINE_OUTPUT,
+    RAW_PARTITION_DATE,
+    match_versions,
+    superseded_versions,
+)
 from spark_jobs.contract import conform, empty_frame
 from spark_jobs.lake_paths import PartitionedTable
 
@@ -75,6 +81,34 @@ def read_quarantine(spark: SparkSession, root: str, start: dt.date, end: dt.date
     return _read_partitions(spark, root, lake_paths.CLEAN_QUARANTINE, QUARANTINE_OUTPUT, start, end)
 
 
+def read_match_versions(spark: SparkSession, root: str, start: dt.date, end: dt.date) -> DataFrame:
+    """The match versions (MATCH_VERSIONS) kept on the dates in range."""
+    return _read_partitions(spark, root, lake_paths.MATCH_VERSIONS, MATCH_VERSIONS, start, end)
+
+
+def read_match_versions_elsewhere(
+    spark: SparkSession, root: str, start: dt.date, end: dt.date, match_ids: DataFrame | None = None
+) -> DataFrame:
+    """The match versions kept on every date outside start..end, only of `match_ids` (a match_id column)
+    when given. Reads the compact versions table only: its five columns, every date but the range's."""
+    table = lake_paths.MATCH_VERSIONS
+    if not _exists(spark, table.uri(root)):
+        return empty_frame(spark, MATCH_VERSIONS)
+    versions = spark.read.schema(spark_schema(MATCH_VERSIONS)).parquet(table.uri(root))
+    versions = versions.where(~F.col(table.partition_column).between(F.lit(start), F.lit(end)))  # partition pruning
+    if match_ids is not None:
+        versions = versions.join(match_ids.select("match_id").distinct(), "match_id", "left_semi")
+    return conform(versions, MATCH_VERSIONS)
+
+
+def find_superseded(spark: SparkSession, root: str, start: dt.date, end: dt.date) -> DataFrame:
+    """The match versions, in range or on another date, that a newer copy of the same match kept on another
+    date supersedes (spark_jobs.cleaning.superseded_versions), among the matches kept in range. Read after
+    the range is written: a date it names holds a copy it must drop, so that date is stale downstream."""
+    ours = read_match_versions(spark, root, start, end)
+    return superseded_versions(ours.unionByName(read_match_versions_elsewhere(spark, root, start, end, ours)))
+
+
 def _read_partitions(
     spark: SparkSession, root: str, table: PartitionedTable, fields: list[Field], start: dt.date, end: dt.date
 ) -> DataFrame:
@@ -120,8 +154,13 @@ def _as_text(df: DataFrame) -> DataFrame:
 
 
 def write_cleaned(cleaned: DataFrame, root: str, start: dt.date, end: dt.date) -> list[dt.date]:
+    """Replace the cleaned participants of start..end, then their match versions, derived from what was
+    written (five columns read back), so the two tables always describe the same rows."""
     rows = conform(cleaned, CLEANED_PARTICIPANTS)
-    return _replace_partitions(rows, root, lake_paths.CLEANED_PARTICIPANTS, start, end)
+    dates = _replace_partitions(rows, root, lake_paths.CLEANED_PARTICIPANTS, start, end)
+    written = read_cleaned(rows.sparkSession, root, start, end)
+    _replace_partitions(match_versions(written), root, lake_paths.MATCH_VERSIONS, start, end)
+    return dates
 
 
 def write_quarantine(quarantine: DataFrame, root: str, start: dt.date, end: dt.date) -> list[dt.date]:

@@ -28,6 +28,8 @@ CLEANED_PARTICIPANTS = PartitionedTable("data/lol_cleaned_participants", "match_
 CHAMPION_STATS = PartitionedTable("data/lol_champion_stats", "stat_date")
 POSITION_STATS = PartitionedTable("data/lol_position_stats", "stat_date")
 CLEAN_QUARANTINE = PartitionedTable("data/lol_quarantine/stage=clean", "match_date")
+# One row per match kept on a date: the Kafka coordinates of its copy (spark_jobs.cleaning.MATCH_VERSIONS).
+MATCH_VERSIONS = PartitionedTable("data/lol_match_versions", "match_date")
 
 
 def join(root: str, *parts: str) -> str:

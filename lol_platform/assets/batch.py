@@ -109,7 +109,7 @@ def _reconcile(name: str, lake_counts: dict[str, int], cassandra_counts: dict[st
     pool=SPARK_POOL,
     automation_condition=BATCH_AUTOMATION,
     description=(
-        "Raw participants validated, deduped on (match_id, participant_id) and enriched with features "
+        "Raw participants validated, one copy per match (the newest by Kafka offset, across dates) and enriched with features "
         "(kda, gpm, cs_per_min, dpm, kill_participation, damage_share, vision_per_min). Bad rows go to "
         "data/lol_quarantine/stage=clean with their reason. Published to Cassandra lol_data.match_participants."
     ),
@@ -127,9 +127,17 @@ def cleaned_participants(
     t0 = time.monotonic()
     spark = _spark(pyspark)
     raw = lake_io.read_raw(spark, lake.root, start, end)
-    result = clean_participants(raw)
-    written_dates = lake_io.write_cleaned(result.cleaned, lake.root, start, end)
+    # One truth per matchId: copies kept on other dates take part in choosing each match's newest copy.
+    elsewhere = lake_io.read_match_versions_elsewhere(spark, lake.root, start, end)
+    result = clean_participants(raw, versions_elsewhere=elsewhere)
+    written_dates = lake_io.write_cleaned(result.cleaned, lake.root, start, end)  # and the match versions
     lake_io.write_quarantine(result.quarantine, lake.root, start, end)
+    # Read after the write (so two runs racing on different dates cannot both miss each other): dates that
+    # still hold a copy a newer one supersedes. superseded_dates_sensor re-runs them.
+    superseded = lake_io.find_superseded(spark, lake.root, start, end).persist()
+    superseded_dates = sorted(str(r[0]) for r in superseded.select("match_date").distinct().collect())
+    superseded_examples = [{k: str(v) for k, v in r.asDict().items()} for r in superseded.limit(5).collect()]
+    superseded.unpersist()
     cleaned = lake_io.read_cleaned(spark, lake.root, start, end).persist()  # what readers will see
     quarantine_reasons = {r["reason"]: r["count"] for r in result.quarantine.groupBy("reason").count().collect()}
     contract = validate_frame(cleaned, CLEANED_PARTICIPANTS, "cleaned_participants", ["match_id", "participant_id", "kills", "kda", "team_position"])
@@ -160,6 +168,8 @@ def cleaned_participants(
             "dates": f"{start}..{end}",
             "dates_with_data": len(written_dates),
             "published_to_cassandra": published,
+            "superseded_dates": MetadataValue.json(superseded_dates),
+            "superseded_examples": MetadataValue.json(superseded_examples),
             "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_cleaned_participants"),
             "duration_s": round(time.monotonic() - t0, 2),
             "spark_application_id": spark.sparkContext.applicationId,

@@ -19,9 +19,22 @@ _INPUTS = ("game_duration_s", "kills", "deaths", "assists", "gold_earned", "tota
            "neutral_minions_killed", "total_damage_dealt_to_champions", "vision_score", "team_kills", "team_damage")  # fmt: skip
 
 
+# A document's Elasticsearch version (external versioning): its message's Kafka coordinates, so a copy of a
+# match indexed later but sent earlier never overwrites a newer one (Elasticsearch answers 409, which the
+# indexer counts as done). The order is the batch layer's (spark_jobs.cleaning.newest_first): the higher
+# offset, then the higher partition. Equal versions are the same message: a replay rewrites it unchanged.
+_PARTITION_BITS = 16
+
+
+def document_version(partition: int, offset: int) -> int:
+    if not 0 <= partition < 2**_PARTITION_BITS or not 0 <= offset < 2 ** (63 - _PARTITION_BITS):
+        raise ValueError(f"Kafka partition {partition} / offset {offset} do not fit an Elasticsearch version")
+    return (offset << _PARTITION_BITS) | partition
+
+
 @dataclass
 class DocumentBatch:
-    documents: list[dict] = field(default_factory=list)  # each with "_id"
+    documents: list[dict] = field(default_factory=list)  # each with "_id" and "_version"
     quarantined: list[dict] = field(default_factory=list)  # each with "_id" (topic-partition-offset)
     created_ms: list[int] = field(default_factory=list)  # broker timestamps, for latency
 
@@ -52,6 +65,7 @@ def build_documents(messages: list[KafkaMessage], now: dt.datetime) -> DocumentB
             doc = {name: _jsonable(row[name]) for name in _DOC_FIELDS if name not in _FEATURES}
             doc.update({name: float(features[name][i]) for name in _FEATURES})
             doc["_id"] = document_id(row["match_id"], row["participant_id"])
+            doc["_version"] = document_version(row["kafka_partition"], row["kafka_offset"])
             batch.documents.append(doc)
     return batch
 

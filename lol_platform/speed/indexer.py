@@ -184,12 +184,17 @@ class StreamIndexer:
                 delay = min(delay * 2, self.config.retry_max_s)
 
     def _bulk(self, index: str, docs: list[dict]) -> list[dict]:
-        """Index docs; return quarantine records for documents rejected with a 4xx. 429/5xx raise to retry."""
+        """Index docs; return quarantine records for documents rejected with a 4xx. 429/5xx raise to retry.
+
+        A document with a "_version" is indexed with external versioning (external_gte): Elasticsearch keeps
+        the highest version, so a copy of a match sent earlier never overwrites a newer one, whatever the
+        order they are indexed in. Its 409 (the index holds a newer copy) is success, not a rejection.
+        """
         from elasticsearch.helpers import parallel_bulk
 
         if not docs:
             return []
-        actions = ({"_index": index, "_id": d["_id"], "_source": {k: v for k, v in d.items() if k != "_id"}} for d in docs)
+        actions = (_action(index, d) for d in docs)
         rejected: list[dict] = []
         for ok, item in parallel_bulk(
             self.es.client(), actions, thread_count=self.config.bulk_threads, chunk_size=self.config.chunk_size,
@@ -199,6 +204,8 @@ class StreamIndexer:
                 continue
             result = item.get("index", {})
             status = result.get("status", 0)
+            if status == 409 and _version_conflict(result):
+                continue  # a newer copy of this document is already indexed: it stays
             if status == 429 or status >= 500:
                 raise _RetryableBulkError(f"bulk item {result.get('_id')} failed with {status}: {result.get('error')}")
             rejected.append({
@@ -275,10 +282,6 @@ class StreamIndexer:
         total.seconds = time.monotonic() - t0
         return total
 
-
-class _RetryableBulkError(Exception):
-    pass
-
     def _in_flight(self) -> str:
         unacked = len(self._unacked or [])
         return (f"{unacked} messages kept until Elasticsearch acknowledges them, "
@@ -294,6 +297,22 @@ def _sleep_unless(should_stop, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not should_stop() and time.monotonic() < deadline:
         time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
+
+
+def _action(index: str, doc: dict) -> dict:
+    action = {"_index": index, "_id": doc["_id"], "_source": {k: v for k, v in doc.items() if k not in ("_id", "_version")}}
+    if doc.get("_version") is not None:
+        action.update(_version=doc["_version"], _version_type="external_gte")
+    return action
+
+
+def _version_conflict(result: dict) -> bool:
+    error = result.get("error")
+    return isinstance(error, dict) and error.get("type") == "version_conflict_engine_exception"
+
+
+class _RetryableBulkError(Exception):
+    pass
 
 
 _REBALANCE_ERRORS = {

@@ -142,7 +142,7 @@ EXPECTED_REASONS = {
 def duplicates() -> list[dict]:
     ahri, jinx = match_one()[2], match_one()[3]
     return [
-        {**ahri, "kafka_offset": 50, "kills": 99},  # an older copy: the newest (offset 100, kills 10) wins
+        {**ahri, "kafka_offset": 50, "kills": 99},  # another message with one row: a copy that breaks the match rules
         dict(jinx),  # an exact copy: one of the two is kept
         {**match_two()[7], "kafka_offset": 999, "kills": -5},  # a newer but invalid copy never displaces a valid one
     ]
@@ -177,7 +177,8 @@ def test_dedupe_keeps_exactly_one_row_the_newest_valid_one(bad):
     assert len(kept) == len(cleaned)  # one row per (match_id, participant_id)
     assert (kept[("EUW1_1", 3)].kills, kept[("EUW1_1", 3)].kafka_offset) == (10, 100)
     assert (kept[("EUW1_2", 8)].kills, kept[("EUW1_2", 8)].kafka_offset) == (4, 200)
-    assert reasons_by_match(quarantine)["EUW1_1"] == {DUPLICATE_REASON: 2}
+    one_row_copy = "match.participants: 1 participants; match.team_size: team 100 has 1 participants; match.kill_participation: participant 3"
+    assert reasons_by_match(quarantine)["EUW1_1"] == {DUPLICATE_REASON: 1, one_row_copy: 1}
     assert reasons_by_match(quarantine)["EUW1_2"] == {"kills.min": 1}
 
 
