@@ -23,7 +23,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lol_platform.features import SparkOps, feature_columns
+from lol_platform.features import FEATURE_INPUTS, SparkOps, feature_columns
 from lol_platform.schemas import (
     CLEANED_PARTICIPANTS,
     FEATURE_FIELDS,
@@ -97,7 +97,7 @@ def add_features(df: DataFrame) -> DataFrame:
             "team_damage": F.sum("total_damage_dealt_to_champions").over(team),
         }
     )
-    features = feature_columns({name: F.col(name) for name in with_team.columns}, SparkOps())
+    features = feature_columns({name: F.col(name).cast("double") for name in FEATURE_INPUTS}, SparkOps())
     return with_team.withColumns(features).drop("team_kills", "team_damage")
 
 

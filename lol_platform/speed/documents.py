@@ -8,15 +8,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lol_platform.features import NumpyOps, feature_columns
+from lol_platform.features import FEATURE_INPUTS, NumpyOps, feature_columns
 from lol_platform.ingest.contract import ContractViolation, parse_match, quarantine_text
 from lol_platform.ingest.landing import KafkaMessage
 from lol_platform.schemas import FEATURE_FIELDS, STREAM_DOCUMENT, names
 
 _DOC_FIELDS = names(STREAM_DOCUMENT)
 _FEATURES = names(FEATURE_FIELDS)
-_INPUTS = ("game_duration_s", "kills", "deaths", "assists", "gold_earned", "total_minions_killed",
-           "neutral_minions_killed", "total_damage_dealt_to_champions", "vision_score", "team_kills", "team_damage")  # fmt: skip
 
 
 # A document's Elasticsearch version (external versioning): its message's Kafka coordinates, so a copy of a
@@ -44,12 +42,13 @@ def document_id(match_id: str, participant_id: int) -> str:
     return f"{match_id}_{participant_id}"
 
 
-def build_documents(messages: list[KafkaMessage], now: dt.datetime) -> DocumentBatch:
+def build_documents(messages: list[KafkaMessage], now: dt.datetime, date_window: tuple[dt.date, dt.date] | None = None) -> DocumentBatch:
+    """The same door as the batch layer, `date_window` included, so both layers hold the same matches."""
     batch = DocumentBatch()
     rows: list[dict] = []
     for m in messages:
         try:
-            match_rows = parse_match(m.value)
+            match_rows = parse_match(m.value, date_window)
         except ContractViolation as exc:
             batch.quarantined.append(_quarantine_doc(m, exc, now))
             continue
@@ -82,7 +81,7 @@ def _add_team_totals(rows: list[dict]) -> None:
 
 def _features(rows: list[dict]) -> dict[str, np.ndarray]:
     """The batch layer's formulas, vectorised over the whole micro-batch."""
-    columns = {name: np.fromiter((r[name] for r in rows), dtype="float64", count=len(rows)) for name in _INPUTS}
+    columns = {name: np.fromiter((r[name] for r in rows), dtype="float64", count=len(rows)) for name in FEATURE_INPUTS}
     return {name: np.broadcast_to(values, len(rows)) for name, values in feature_columns(columns, NumpyOps()).items()}
 
 
