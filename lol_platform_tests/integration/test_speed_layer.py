@@ -9,7 +9,7 @@ import pytest
 
 from lol_platform.resources import ServiceUnavailable
 from lol_platform.speed.indexer import StreamConfig, StreamIndexer
-from lol_platform_tests.support.matches import encode, make_match, malformed_messages
+from lol_platform_tests.support.matches import encode, make_match, malformed_messages, sendable_on_default_topic
 
 pytestmark = pytest.mark.stack
 UTC = dt.timezone.utc
@@ -69,7 +69,7 @@ def test_replaying_the_same_offsets_leaves_the_index_unchanged(kafka, elasticsea
 
 
 def test_malformed_messages_are_quarantined_and_good_ones_in_the_same_batch_are_indexed(kafka, elasticsearch):
-    bad = malformed_messages(make_match("EUW1_bad"))
+    bad = sendable_on_default_topic(malformed_messages(make_match("EUW1_bad")))
     payloads = [encode(make_match("EUW1_good1"))] + [m for m, _ in bad.values()] + [encode(make_match("EUW1_good2"))]
     _produce(kafka, payloads)
     with StreamIndexer(kafka, elasticsearch, _config()) as indexer:
