@@ -38,7 +38,7 @@ def _produce(args: argparse.Namespace) -> int:
     from lol_platform.producer import produce_matches
     from lol_platform.resources import build_resources
 
-    kafka = build_resources()["kafka"]
+    kafka = build_resources()["kafka"].process_config_and_initialize()  # resolves LOL_KAFKA_BOOTSTRAP
     stats = produce_matches(
         kafka, count=args.count, rate=args.rate, seed=args.seed, start_date=args.start_date,
         days=args.days, late_share=args.late_share,
@@ -145,7 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    from lol_platform.resources import ServiceUnavailable
+
+    try:
+        return args.func(args)
+    except ServiceUnavailable as exc:  # a service that is down: say which and where, not a traceback
+        print(f"lol-platform {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -42,3 +42,12 @@ def test_all_good_exits_0_and_standard_input_is_one_message(tmp_path):
 def test_an_unreadable_path_is_named_without_a_traceback(tmp_path):
     result = _run(str(tmp_path / "missing.json"))
     assert result.returncode == 2 and b"cannot read" in result.stdout and b"Traceback" not in result.stderr
+
+
+def test_produce_honours_lol_kafka_bootstrap_and_names_the_down_service_without_a_traceback():
+    env = {**__import__("os").environ, "LOL_KAFKA_BOOTSTRAP": "127.0.0.1:1"}
+    result = subprocess.run([sys.executable, "-m", "lol_platform.cli", "produce", "--count", "1"], capture_output=True, timeout=120, env=env)
+    err = result.stderr.decode()
+    assert result.returncode == 1
+    assert "Kafka is not reachable at 127.0.0.1:1" in err and "LOL_KAFKA_BOOTSTRAP" in err
+    assert "Traceback" not in err
