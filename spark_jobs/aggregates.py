@@ -66,12 +66,20 @@ def _measures() -> list[Column]:
         F.avg("kills").alias("avg_kills"),
         F.avg("deaths").alias("avg_deaths"),
         F.avg("assists").alias("avg_assists"),
-        F.avg("kda").alias("avg_kda"),
-        F.avg("gpm").alias("avg_gpm"),
-        F.avg("cs_per_min").alias("avg_cs_per_min"),
-        F.avg("dpm").alias("avg_dpm"),
+        _mean("kda").alias("avg_kda"),
+        _mean("gpm").alias("avg_gpm"),
+        _mean("cs_per_min").alias("avg_cs_per_min"),
+        _mean("dpm").alias("avg_dpm"),
         F.avg("vision_score").alias("avg_vision"),
     ]
+
+
+def _mean(column: str) -> Column:
+    """The mean of a double column, summed in sorted order: floating-point addition is not associative, so
+    Spark's avg() changes in the last bits with the order rows arrive in, and a re-run or a backfill of
+    another shape must give exactly the same numbers."""
+    values = F.array_sort(F.collect_list(F.col(column)))
+    return F.aggregate(values, F.lit(0.0), lambda total, value: total + value) / F.size(values)
 
 
 def _matches_per_day(cleaned: DataFrame) -> DataFrame:
