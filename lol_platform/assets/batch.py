@@ -37,6 +37,7 @@ from spark_jobs import io as lake_io
 from spark_jobs.aggregates import champion_stats as compute_champion_stats
 from spark_jobs.aggregates import position_stats as compute_position_stats
 from spark_jobs.cleaning import clean_participants
+from spark_jobs.lake_paths import dates_in_range
 
 # Downstream partitions follow their parents, late dates and backfills included, never past a failed
 # blocking check, and a parent update that coincides with this date's own run is not lost (see
@@ -144,7 +145,7 @@ def cleaned_participants(
     lake_counts = _per_date_counts(cleaned, "match_date")
     published = 0
     if contract.passed:
-        dates = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+        dates = dates_in_range(start, end)
         cw.clear_participant_dates(cassandra, dates)
         index = cleaned.groupBy("match_date", "match_id").agg(F.count(F.lit(1)).cast("int").alias("participants"))
         cw.publish(index, cassandra, "matches_by_date", ["match_date", "match_id", "participants"])
@@ -220,7 +221,7 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
     lake_counts = _per_date_counts(stats, "stat_date")
     published = 0
     if contract.passed and not sums_match:
-        dates = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+        dates = dates_in_range(start, end)
         cw.clear_stat_dates(cassandra, table.name, dates)
         published = cw.publish(stats, cassandra, table.name, names(table.fields))
     cassandra_counts = {d: cw.count_stats(cassandra, table.name, dt.date.fromisoformat(d)) for d in lake_counts}
