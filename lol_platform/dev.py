@@ -189,6 +189,16 @@ def _stop_group(pgid: int, deadline: float) -> None:
             sig = signal.SIGKILL
 
 
+def _ensure_pool_limits() -> None:
+    """The Spark pool's limit is in the instance before the daemon's first queue pass (see concurrency.py)."""
+    from dagster import DagsterInstance
+
+    from lol_platform.concurrency import ensure_pool_limits
+
+    with DagsterInstance.get() as instance:
+        print(f"== pools {ensure_pool_limits(instance)}", flush=True)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make dev", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOL_DAGSTER_PORT", 3000)))
@@ -217,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(env["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    _ensure_pool_limits()
     log_dir = home / "dev-logs"  # dagster owns home/logs
     log_dir.mkdir(exist_ok=True)
 

@@ -28,6 +28,7 @@ from pyspark.sql import functions as F
 from lol_platform.assets.ingestion import raw_matches
 from lol_platform.automation import BATCH_AUTOMATION as DOWNSTREAM_AUTOMATION
 from lol_platform.checks.contracts import ContractResult, validate_frame
+from lol_platform.concurrency import SPARK_POOL, SPARK_TAGS
 from lol_platform.partitions import daily_partitions
 from lol_platform.publish import cassandra_writer as cw
 from lol_platform.resources.cassandra import CassandraResource
@@ -43,13 +44,6 @@ from spark_jobs.lake_paths import dates_in_range
 # blocking check, and a parent update that coincides with this date's own run is not lost (see
 # lol_platform.automation for why this is not eager()/since_last_handled()).
 BATCH_AUTOMATION = DOWNSTREAM_AUTOMATION
-
-# One Spark job at a time: a run holds a ~1 GB JVM and the machine has 2 cores. A concurrency pool, not a
-# tag: op tags never reached the run queue's tag limits. dagster.yaml limits every pool to one run at a
-# time (granularity run), whoever launches it: automation, backfills, the healing sensor, the UI.
-SPARK_POOL = "lol_spark"
-# Run tag that marks runs of Spark assets for people (UI filters); the limit itself is the pool above.
-SPARK_TAGS = {"lol_platform/spark": "true"}
 
 
 def _date_range(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
@@ -127,12 +121,18 @@ def cleaned_participants(
     start, end = _date_range(context)
     t0 = time.monotonic()
     spark = _spark(pyspark)
-    raw = lake_io.read_raw(spark, lake.root, start, end)
+    # Read once: the cleaned rows, the quarantine and the counts all derive from it (no re-read per action).
+    raw = lake_io.read_raw(spark, lake.root, start, end).persist()
+    rows_in = raw.count()
     # One truth per matchId: copies kept on other dates take part in choosing each match's newest copy.
     elsewhere = lake_io.read_match_versions_elsewhere(spark, lake.root, start, end)
     result = clean_participants(raw, versions_elsewhere=elsewhere)
     written_dates = lake_io.write_cleaned(result.cleaned, lake.root, start, end)  # and the match versions
-    lake_io.write_quarantine(result.quarantine, lake.root, start, end)
+    quarantine = result.quarantine.persist()
+    lake_io.write_quarantine(quarantine, lake.root, start, end)
+    quarantine_reasons = {r["reason"]: r["count"] for r in quarantine.groupBy("reason").count().collect()}
+    quarantine.unpersist()
+    raw.unpersist()
     # Read after the write (so two runs racing on different dates cannot both miss each other): dates that
     # still hold a copy a newer one supersedes. superseded_dates_sensor re-runs them.
     superseded = lake_io.find_superseded(spark, lake.root, start, end).persist()
@@ -140,7 +140,6 @@ def cleaned_participants(
     superseded_examples = [{k: str(v) for k, v in r.asDict().items()} for r in superseded.limit(5).collect()]
     superseded.unpersist()
     cleaned = lake_io.read_cleaned(spark, lake.root, start, end).persist()  # what readers will see
-    quarantine_reasons = {r["reason"]: r["count"] for r in result.quarantine.groupBy("reason").count().collect()}
     contract = validate_frame(cleaned, CLEANED_PARTICIPANTS, "cleaned_participants", ["match_id", "participant_id", "kills", "kda", "team_position"])
     lake_counts = _per_date_counts(cleaned, "match_date")
     published = 0
@@ -155,7 +154,6 @@ def cleaned_participants(
     else:
         reconciliation = AssetCheckResult(check_name="cassandra_matches_lake", passed=False, severity=AssetCheckSeverity.ERROR,
                                           metadata={"skipped": "contract failed: nothing was published to Cassandra"})  # fmt: skip
-    rows_in = raw.count()
     rows_out = sum(lake_counts.values())
     quarantined = sum(quarantine_reasons.values())
     cleaned.unpersist()

@@ -1,8 +1,8 @@
 """Pandera (PySpark) contracts for every table, derived from the schema module's Fields.
 
-Pandera validates the Spark DataFrame without collecting it and gives the verdict per column and rule.
-Because it reports no counts, `validate_frame` then counts the failing rows of each failed rule and keeps
-a few examples, using the same Field rules as Spark filters, for the check metadata.
+Pandera checks each frame's schema; the value rules (the same rule ids as Pandera's checks, rendered by
+spark_jobs.rule_checks) are counted in one aggregation, and Pandera's per-column data report is added
+when a rule fails, with a few example rows, for the check metadata.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandera.pyspark as pa
+from pandera.config import ValidationDepth, config_context
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -69,21 +70,31 @@ class ContractResult:
 
 
 def validate_frame(df: DataFrame, fields: list[Field], name: str, example_columns: list[str] | None = None) -> ContractResult:
-    validated = pandera_schema(fields, name).validate(df)
-    errors = _plain(dict(validated.pandera.errors))
-    rows = df.count()
-    if not errors:
-        return ContractResult(True, rows)
+    """The contract's verdict on df in one Spark job when it holds.
+
+    Pandera checks the schema level (columns, types, no extra column: no Spark job), and every value rule of
+    the rulebook is counted in one aggregation with the row count. Pandera's own data-level validation
+    runs one Spark job per column check (about 50 per table, most of a small run's time), so it runs only
+    when something failed, for its per-column report beside the counts and examples."""
+    schema = pandera_schema(fields, name)
+    with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+        errors = _plain(dict(schema.validate(df).pandera.errors))
     present = set(df.columns)
     rules = {rule: cond for rule, cond in row_violations(fields).items() if rule.rsplit(".", 1)[0] in present}
-    counts = df.select([F.sum(F.when(cond, 1).otherwise(0)).alias(str(i)) for i, cond in enumerate(rules.values())]).first()
+    counts = df.select(
+        F.count(F.lit(1)).alias("rows"), *[F.sum(F.when(cond, 1).otherwise(0)).alias(str(i)) for i, cond in enumerate(rules.values())]
+    ).first()
     failures = {rule: int(counts[str(i)] or 0) for i, rule in enumerate(rules) if counts[str(i)]}
+    rows = int(counts["rows"])
+    if not errors and not failures:
+        return ContractResult(True, rows)
+    if not errors:
+        errors = _plain(dict(schema.validate(df).pandera.errors))
     examples: list[dict] = []
-    if failures:
-        keep = example_columns or df.columns[:8]
-        for rule in list(failures)[:3]:
-            for row in df.where(rules[rule]).select(*[c for c in keep if c in present]).limit(2).collect():
-                examples.append({"rule": rule, **{k: _jsonable(v) for k, v in row.asDict().items()}})
+    keep = example_columns or df.columns[:8]
+    for rule in list(failures)[:3]:
+        for row in df.where(rules[rule]).select(*[c for c in keep if c in present]).limit(2).collect():
+            examples.append({"rule": rule, **{k: _jsonable(v) for k, v in row.asDict().items()}})
     return ContractResult(False, rows, errors, failures, examples)
 
 

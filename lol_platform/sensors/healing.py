@@ -58,6 +58,7 @@ from dagster._core.storage.tags import (
 
 from lol_platform.assets.batch import champion_stats, cleaned_participants, position_stats
 from lol_platform.assets.ingestion import raw_matches, raw_matches_contract
+from lol_platform.concurrency import ensure_pool_limits
 from lol_platform.partitions import daily_partitions
 from spark_jobs.lake_paths import dates_in_range
 
@@ -384,6 +385,7 @@ def fail_dead_runs(instance: DagsterInstance, now: float, log=None) -> list[str]
 )
 def healing_sensor(context: SensorEvaluationContext):
     now = dt.datetime.now(dt.timezone.utc).timestamp()
+    ensure_pool_limits(context.instance)  # instances not started by `make dev` (see concurrency.py)
     dead = fail_dead_runs(context.instance, now, context.log)
     plan = plan_healing(gather(context.instance, now), now, grace_s=GRACE_S, max_dates=MAX_DATES, max_failures=MAX_FAILURES)
     if plan.left:

@@ -40,8 +40,12 @@ def test_a_landed_partition_requests_its_gate_and_downstream_and_late_dates_are_
     result = evaluate_automation_conditions(defs, instance, evaluation_time=NOW, cursor=first.cursor)
     assert _requested(result, CLEANED) == {"2026-01-10", "2026-01-03"}
     assert _requested(result, RAW_CHECK) == {"2026-01-10", "2026-01-03"}
-    # Stats wait for cleaned_participants (its checks must pass first).
-    assert _requested(result, AssetKey("champion_stats")) == set()
+    # The stats ride in the same request: cleaned_participants' blocking checks stop them within the run.
+    assert _requested(result, AssetKey("champion_stats")) == {"2026-01-10", "2026-01-03"}
+    assert _requested(result, AssetKey("position_stats")) == {"2026-01-10", "2026-01-03"}
+    # Nothing new landed: nothing is requested again (the requests are in flight, not repeated).
+    again = evaluate_automation_conditions(defs, instance, evaluation_time=NOW, cursor=result.cursor)
+    assert all(_requested(again, key) == set() for key in (CLEANED, RAW_CHECK, AssetKey("champion_stats")))
 
 
 def test_a_failed_raw_gate_holds_downstream_for_that_date():

@@ -34,7 +34,7 @@ from dagster._core.execution.api import create_execution_plan
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
 
-from lol_platform.assets.batch import SPARK_POOL
+from lol_platform.concurrency import SPARK_POOL, ensure_pool_limits
 from lol_platform.assets.ingestion import raw_matches, raw_matches_contract
 from lol_platform.definitions import defs
 from lol_platform.partitions import daily_partitions
@@ -428,3 +428,35 @@ def test_dagster_yaml_lets_one_spark_run_at_a_time_whoever_launched_it(repo_inst
     repo_instance.report_run_failed(repo_instance.get_run_by_id(running.run_id))
     assert not counter().is_blocked(healing)
 
+
+
+def test_the_spark_pool_is_limited_from_the_first_queue_pass(repo_instance):
+    """Dagster writes a pool's default limit only after the queue pass that first sees it has read the limits,
+    so that pass starts every queued Spark run; ensure_pool_limits (make dev, healing sensor) closes it."""
+    from dagster._core.op_concurrency_limits_counter import GlobalOpConcurrencyLimitsCounter
+
+    graph = defs.resolve_asset_graph()
+    job = define_asset_job("spark", selection=[CLEANED], partitions_def=daily_partitions).resolve(
+        asset_graph=graph, resource_defs=defs.resources
+    )
+    first, second = (
+        repo_instance.create_run_for_job(job, status=DagsterRunStatus.NOT_STARTED, tags={PARTITION_NAME_TAG: "2026-01-05"})
+        for _ in range(2)
+    )
+
+    def first_pass():  # the queue daemon's counter, then its launch loop over the queued runs
+        counter = GlobalOpConcurrencyLimitsCounter(
+            repo_instance, [first, second], [],
+            concurrency_keys=repo_instance.event_log_storage.get_concurrency_keys(),
+            pool_limits=repo_instance.event_log_storage.get_pool_limits(),
+            pool_granularity=repo_instance.get_concurrency_config().pool_config.pool_granularity,
+        )  # fmt: skip
+        launched = []
+        for run in (first, second):
+            if not counter.is_blocked(run):
+                counter.update_counters_with_launched_item(run)
+                launched.append(run.run_id)
+        return launched
+
+    assert ensure_pool_limits(repo_instance) == {SPARK_POOL: 1}
+    assert first_pass() == [first.run_id]

@@ -30,3 +30,14 @@ def test_violations_are_counted_per_rule_with_examples(spark):
     }
     assert {"rule": "win_rate.max", "position": "TOP", "win_rate": 140.0, "avg_kda": 3.0} in result.examples
     assert result.pandera_errors  # Pandera's own verdict is kept in the metadata too
+
+
+def test_a_frame_of_the_wrong_shape_fails_on_pandera_schema_checks(spark):
+    from pyspark.sql import functions as F
+
+    df = spark.createDataFrame([_position_row()], spark_schema(POSITION_STATS))
+    wrong = df.withColumn("games_played", F.col("games_played").cast("string")).withColumn("extra", F.lit(1))
+    result = validate_frame(wrong, POSITION_STATS, "position_stats")
+    assert not result.passed and result.rows == 1
+    report = " ".join(" ".join(v) for v in result.pandera_errors.values())
+    assert "games_played" in report and "extra" in report, result.pandera_errors
