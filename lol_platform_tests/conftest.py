@@ -51,7 +51,8 @@ def spark():
     from lol_platform.resources.spark import spark_config
 
     builder = SparkSession.builder
-    config = {**spark_config({}), "spark.master": "local[2]", "spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
+    config = {**spark_config({}), "spark.master": "local[2]", "spark.ui.enabled": "false",
+              "spark.sql.shuffle.partitions": "4", "spark.driver.memory": "2g"}
     for key, value in config.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()

@@ -14,7 +14,8 @@ SETTINGS = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "2",
-    "spark.driver.memory": "512m",
+    # Enough that cached frames of earlier tests never starve an aggregation of execution memory.
+    "spark.driver.memory": "2g",
     **io.SESSION_SETTINGS,
 }
 
@@ -31,3 +32,12 @@ def spark():
     yield session
     if existing is None:
         session.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _release_cached_frames():
+    # Module fixtures cache frames; one JVM serves the whole run, so each module gives its memory back.
+    yield
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.catalog.clearCache()
