@@ -91,7 +91,7 @@ def _stream(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     """The door as a command: each path holds one message's bytes; one line per message, never a traceback."""
-    from lol_platform.ingest.contract import ContractViolation, parse_match
+    from lol_core.door import ContractViolation, parse_match
     from lol_platform.partitions import date_window
 
     window, rejected, unreadable = date_window(), 0, 0

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
 
-from lol_platform.schemas import POSITIONS, TEAM_IDS
+from lol_core.schemas import POSITIONS, TEAM_IDS
 
 DAY_MS = 86_400_000
 MIN_DURATION_S = 15 * 60

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
-from spark_jobs import io
+from spark_jobs import lake_io
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def spark_session(app_name: str) -> SparkSession:
     # getOrCreate(): spark-submit's --master (or an existing session) decides where the job runs.
     # locality.wait 0: in local mode a task waiting for an HDFS datanode's host would never be offered again.
     builder = SparkSession.builder.appName(app_name).config("spark.locality.wait", "0s")
-    return io.configure(builder.getOrCreate())
+    return lake_io.configure(builder.getOrCreate())
 
 
 def report(job: str, args: JobArgs, outputs: dict[str, list[dt.date]]) -> None:

@@ -28,16 +28,15 @@ from pyspark.sql import functions as F
 from lol_platform.assets.ingestion import raw_matches
 from lol_platform.automation import BATCH_AUTOMATION as DOWNSTREAM_AUTOMATION
 from lol_platform.checks.contracts import ContractResult, validate_frame
-from lol_platform.partitions import daily_partitions
+from lol_platform.partitions import daily_partitions, date_range
 from lol_platform.publish import cassandra_writer as cw
 from lol_platform.resources.cassandra import CassandraResource
 from lol_platform.resources.lake import LakeResource
-from lol_platform.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
-from spark_jobs import io as lake_io
+from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
+from spark_jobs import lake_io
 from spark_jobs.aggregates import champion_stats as compute_champion_stats
 from spark_jobs.aggregates import position_stats as compute_position_stats
 from spark_jobs.cleaning import clean_participants
-from spark_jobs.lake_paths import dates_in_range
 
 # Downstream partitions follow their parents, late dates and backfills included, never past a failed
 # blocking check, and a parent update that coincides with this date's own run is not lost (see
@@ -50,11 +49,6 @@ BATCH_AUTOMATION = DOWNSTREAM_AUTOMATION
 SPARK_POOL = "lol_spark"
 # Run tag that marks runs of Spark assets for people (UI filters); the limit itself is the pool above.
 SPARK_TAGS = {"lol_platform/spark": "true"}
-
-
-def _date_range(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
-    keys = context.partition_key_range
-    return dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
 
 
 def _spark(pyspark: LazyPySparkResource):
@@ -124,7 +118,8 @@ def _reconcile(name: str, lake_counts: dict[str, int], cassandra_counts: dict[st
 def cleaned_participants(
     context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, cassandra: CassandraResource
 ):
-    start, end = _date_range(context)
+    run_dates = date_range(context.partition_key_range)
+    start, end = run_dates.start, run_dates.end
     t0 = time.monotonic()
     spark = _spark(pyspark)
     raw = lake_io.read_raw(spark, lake.root, start, end)
@@ -145,7 +140,7 @@ def cleaned_participants(
     lake_counts = _per_date_counts(cleaned, "match_date")
     published = 0
     if contract.passed:
-        dates = dates_in_range(start, end)
+        dates = run_dates.days()
         cw.clear_participant_dates(cassandra, dates)
         index = cleaned.groupBy("match_date", "match_id").agg(F.count(F.lit(1)).cast("int").alias("participants"))
         cw.publish(index, cassandra, "matches_by_date", ["match_date", "match_id", "participants"])
@@ -208,7 +203,8 @@ def _stats_checks(table: str) -> list[AssetCheckSpec]:
 
 
 def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResource, cassandra: CassandraResource, table: StatsTable):
-    start, end = _date_range(context)
+    run_dates = date_range(context.partition_key_range)
+    start, end = run_dates.start, run_dates.end
     t0 = time.monotonic()
     spark = _spark(pyspark)
     cleaned = lake_io.read_cleaned(spark, lake.root, start, end)
@@ -221,7 +217,7 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
     lake_counts = _per_date_counts(stats, "stat_date")
     published = 0
     if contract.passed and not sums_match:
-        dates = dates_in_range(start, end)
+        dates = run_dates.days()
         cw.clear_stat_dates(cassandra, table.name, dates)
         published = cw.publish(stats, cassandra, table.name, names(table.fields))
     cassandra_counts = {d: cw.count_stats(cassandra, table.name, dt.date.fromisoformat(d)) for d in lake_counts}

@@ -2,17 +2,16 @@
 and its data quality gate."""
 
 
-import datetime as dt
-
 import pyarrow as pa
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetSpec, MetadataValue, asset_check
 
 from lol_platform.automation import RAW_GATE_AUTOMATION
 from lol_platform.checks.raw_contract import check_raw_partition
-from lol_platform.ingest.landing import RAW_SCHEMA, raw_partition_dir
-from lol_platform.partitions import daily_partitions
+from lol_core.lake_paths import raw_partition_dir
+from lol_platform.ingest.landing import RAW_SCHEMA
+from lol_platform.partitions import daily_partitions, date_range
 from lol_platform.resources.lake import LakeResource
-from lol_platform.schemas import RAW_PARTICIPANTS
+from lol_core.schemas import RAW_PARTICIPANTS
 
 raw_matches = AssetSpec(
     key="raw_matches",
@@ -37,12 +36,9 @@ raw_matches = AssetSpec(
     automation_condition=RAW_GATE_AUTOMATION,
 )
 def raw_matches_contract(context: AssetCheckExecutionContext, lake: LakeResource) -> AssetCheckResult:
-    keys = context.partition_key_range
-    start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
     tables = []
-    for offset in range((end - start).days + 1):
-        day_dir = raw_partition_dir(start + dt.timedelta(days=offset))
-        tables += [lake.read_parquet(lake.relative(info)) for info in lake.list_files(day_dir)]
+    for day in date_range(context.partition_key_range):
+        tables += [lake.read_parquet(lake.relative(info)) for info in lake.list_files(raw_partition_dir(day))]
     table = pa.concat_tables(tables, promote_options="permissive") if tables else RAW_SCHEMA.empty_table()
     result = check_raw_partition(table, RAW_PARTICIPANTS)
     return AssetCheckResult(

@@ -1,1 +1,1 @@
-"""Data quality gates: Pandera contracts derived from lol_platform.schemas, plus relation checks."""
+"""Data quality gates: Pandera contracts derived from lol_core.schemas, plus relation checks."""

@@ -13,8 +13,8 @@ import pandera.pyspark as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lol_platform.rules import rule_id
-from lol_platform.schemas import Field, spark_schema
+from lol_core.rules import rule_id
+from lol_core.schemas import Field, spark_schema
 from spark_jobs.rule_checks import row_violations
 
 

@@ -11,8 +11,8 @@ import pandera.pandas as pdx
 import pyarrow as pa
 
 from lol_platform.checks.contracts import field_checks
-from lol_platform.rules import rule_id
-from lol_platform.schemas import PARTICIPANTS_PER_MATCH, Field
+from lol_core.rules import rule_id
+from lol_core.schemas import PARTICIPANTS_PER_MATCH, Field
 
 _PANDAS_DTYPES = {
     "int16": "int16", "int32": "int32", "int64": "int64", "float64": "float64", "bool": "bool",

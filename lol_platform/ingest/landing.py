@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from lol_platform.ingest.contract import ContractViolation, parse_match, quarantine_text
-from lol_platform.rules import rule_of
+from lol_core.door import ContractViolation, parse_match, quarantine_text
+from lol_core.rules import rule_of
 from lol_platform.resources.lake import LakeResource
-from lol_platform.schemas import QUARANTINE, RAW_PARTICIPANTS, arrow_schema
-from spark_jobs.lake_paths import RAW_MATCHES
+from lol_core.schemas import QUARANTINE, RAW_PARTICIPANTS, arrow_schema
+from lol_core.lake_paths import quarantine_dir, raw_partition_dir
 
 RAW_SCHEMA = arrow_schema(RAW_PARTICIPANTS)
 QUARANTINE_SCHEMA = arrow_schema(QUARANTINE)
@@ -49,17 +49,6 @@ class LandingBatch:
     def dates(self) -> list[dt.date]:
         return sorted({d for d, _ in self.rows})
 
-    def message_count(self) -> int:
-        return sum(last - first + 1 for first, last in self.offset_ranges.values())
-
-
-def raw_partition_dir(date: dt.date) -> str:
-    """DESIGN.md: /data/lol_matches/YYYY/MM/DD/ (a name other systems depend on)."""
-    return f"{RAW_MATCHES}/{date:%Y/%m/%d}"
-
-
-def quarantine_dir(stage: str, date: dt.date) -> str:
-    return f"data/lol_quarantine/stage={stage}/date={date:%Y-%m-%d}"
 
 
 def batch_file_name(topic: str, partition: int, first: int, last: int) -> str:

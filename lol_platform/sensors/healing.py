@@ -59,7 +59,7 @@ from dagster._core.storage.tags import (
 from lol_platform.assets.batch import champion_stats, cleaned_participants, position_stats
 from lol_platform.assets.ingestion import raw_matches, raw_matches_contract
 from lol_platform.partitions import daily_partitions
-from spark_jobs.lake_paths import dates_in_range
+from lol_core.dates import DateRange
 
 HEALING_TAG = "lol_platform/healing"
 # Run retries (dagster.yaml run_retries) re-execute only the failed steps of these runs.
@@ -116,7 +116,7 @@ class HealRange:
 
     @property
     def dates(self) -> list[str]:
-        return [d.isoformat() for d in dates_in_range(dt.date.fromisoformat(self.start), dt.date.fromisoformat(self.end))]
+        return DateRange.of_keys(self.start, self.end).keys()
 
 
 @dataclass

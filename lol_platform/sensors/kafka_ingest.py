@@ -24,8 +24,10 @@ from pydantic import Field
 
 from lol_platform.assets.ingestion import raw_matches
 from lol_platform.ingest.consumer import commit_offsets, poll_bounded
-from lol_platform.ingest.landing import LandingReport, build_batch, land_batch, raw_partition_dir
-from lol_platform.partitions import date_window, partition_key
+from lol_core.lake_paths import raw_partition_dir
+from lol_platform.ingest.landing import LandingReport, build_batch, land_batch
+from lol_core.dates import partition_key
+from lol_platform.partitions import date_window
 from lol_platform.resources.kafka import KafkaResource
 from lol_platform.resources.lake import LakeResource
 

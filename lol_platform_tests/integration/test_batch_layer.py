@@ -112,7 +112,7 @@ def test_rerunning_a_date_changes_nothing_in_the_lake_or_cassandra(hdfs_lake, ca
 def test_bad_rows_are_quarantined_with_reasons_and_a_contract_violation_stops_downstream(hdfs_lake, cassandra, spark):
     import pyarrow as pa
 
-    from lol_platform.ingest.contract import parse_match
+    from lol_core.door import parse_match
     from lol_platform.ingest.landing import RAW_SCHEMA
 
     day = dt.date(2025, 6, 1)

@@ -21,7 +21,7 @@ from lol_platform.generator import (
     encode,
     key,
 )
-from lol_platform.schemas import POSITIONS, TEAM_IDS
+from lol_core.schemas import POSITIONS, TEAM_IDS
 
 START = dt.date(2024, 11, 20)
 DAYS = 3

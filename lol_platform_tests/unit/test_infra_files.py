@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from lol_platform import schemas
+from lol_core import schemas
 from lol_platform.resources import CassandraResource, ElasticsearchResource, KafkaResource, LakeResource
 from lol_platform.resources.cassandra import cql_statements
 from lol_stack import StackConfig

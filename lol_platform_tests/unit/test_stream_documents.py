@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from lol_platform.features import PythonOps, feature_columns
+from lol_core.features import PythonOps, feature_columns
 from lol_platform.ingest.landing import KafkaMessage
-from lol_platform.schemas import STREAM_DOCUMENT, names
+from lol_core.schemas import STREAM_DOCUMENT, names
 from lol_platform.speed.documents import build_documents
 from lol_platform_tests.support.matches import encode, make_match
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import SparkSession
 
-from spark_jobs import io
+from spark_jobs import lake_io
 
 SETTINGS = {
     "spark.master": "local[2]",
@@ -15,7 +15,7 @@ SETTINGS = {
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "2",
     "spark.driver.memory": "512m",
-    **io.SESSION_SETTINGS,
+    **lake_io.SESSION_SETTINGS,
 }
 
 
@@ -26,7 +26,7 @@ def spark():
     builder = SparkSession.builder
     for key, value in SETTINGS.items():
         builder = builder.config(key, value)
-    session = io.configure(builder.getOrCreate())
+    session = lake_io.configure(builder.getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session
     if existing is None:

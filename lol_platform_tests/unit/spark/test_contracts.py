@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from lol_platform.checks.contracts import validate_frame
-from lol_platform.schemas import POSITION_STATS, spark_schema
+from lol_core.schemas import POSITION_STATS, spark_schema
 
 
 def _position_row(position="TOP", win_rate=50.0, avg_kda=3.0):

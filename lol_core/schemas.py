@@ -148,16 +148,6 @@ STREAM_DOCUMENT = [
     Field("indexed_at", "timestamp"),
 ]
 
-TABLES: dict[str, list[Field]] = {
-    "raw_participants": RAW_PARTICIPANTS,
-    "cleaned_participants": CLEANED_PARTICIPANTS,
-    "champion_stats": CHAMPION_STATS,
-    "position_stats": POSITION_STATS,
-    "quarantine": QUARANTINE,
-    "stream_document": STREAM_DOCUMENT,
-}
-
-
 def arrow_schema(fields: list[Field]) -> pa.Schema:
     return pa.schema([pa.field(f.name, _ARROW_TYPES[f.type], nullable=f.nullable) for f in fields])
 

@@ -2,7 +2,7 @@
 
 Pure functions, no I/O: the sensor, the speed layer and `lol-platform validate` all call `parse_match`.
 Whatever the bytes are, `parse_match` returns rows or raises ContractViolation (never anything else), with
-a reason from the rulebook (lol_platform.rules): what the door accepts, no later gate rejects.
+a reason from the rulebook (lol_core.rules): what the door accepts, no later gate rejects.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from lol_platform import rules
-from lol_platform.rules import GAME_CREATION_MS, Broken, check_value, rule_id
-from lol_platform.schemas import MATCH_FIELDS, PARTICIPANT_FIELDS, PARTICIPANTS_PER_MATCH, POSITIONS, TEAM_IDS, Field
+from lol_core import rules
+from lol_core.rules import GAME_CREATION_MS, Broken, check_value, rule_id
+from lol_core.schemas import MATCH_FIELDS, PARTICIPANT_FIELDS, PARTICIPANTS_PER_MATCH, POSITIONS, TEAM_IDS, Field
 
 UTC = dt.timezone.utc
 

@@ -1,6 +1,6 @@
 """Bring a DataFrame to a table of the schema module: column order, Spark types and nullability.
 
-The schema module (lol_platform.schemas) is the single source of truth; everything here derives from its
+The schema module (lol_core.schemas) is the single source of truth; everything here derives from its
 `Field` lists, so a table's Spark shape is never spelled out twice.
 """
 
@@ -12,7 +12,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lol_platform.schemas import Field, spark_schema
+from lol_core.schemas import Field, spark_schema
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 

@@ -1,7 +1,7 @@
 """The rulebook: every field rule and match rule of the data contract, written once, with one name each.
 
 A rule's id is the reason every engine records when the rule is broken, so a quarantine counted by
-reason means the same thing at the door (plain Python, `lol_platform.ingest.contract`), in the gates
+reason means the same thing at the door (plain Python, `lol_core.door`), in the gates
 (Pandera, `lol_platform.checks`) and in cleaning (Spark, `spark_jobs.cleaning`):
 
 - field rules, derived from the schema module's `Field`s: `<column>.<kind>` with kind one of
@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from lol_platform.schemas import Field
+from lol_core.schemas import Field
 
 # Explicit limits of the door (documented in docs/architecture.md and the README).
 MAX_MESSAGE_BYTES = 1_048_576  # Kafka's default message.max.bytes; a Match-V5 document is 10-60 kB
@@ -60,9 +60,6 @@ MATCH_RULES = {
     "match.superseded": "a newer copy of the match (higher Kafka offset) exists",
     "match.duplicate": "the same participant row arrived twice (a Kafka redelivery)",
 }
-
-FIELD_KINDS = ("missing", "type", "width", "min", "max", "allowed", "length", "pattern", "encoding")
-
 
 def rule_id(field: Field | str, kind: str) -> str:
     name = field if isinstance(field, str) else field.name
@@ -202,7 +199,7 @@ def rulebook_markdown(fields: list[Field]) -> str:
     lines = [
         "# The rulebook",
         "",
-        "Generated from `lol_platform/rules.py` and the schema module (`lol_platform/schemas.py`); a unit test keeps",
+        "Generated from `lol_core/rules.py` and the schema module (`lol_core/schemas.py`); a unit test keeps",
         "this file equal to them. A quarantined message or row carries `<rule id>` or `<rule id>: <detail>` as its",
         "reason, with the same id at the door (`lol-platform validate`, the sensor, the stream), in the Pandera",
         "gates and in Spark cleaning.",

@@ -36,11 +36,16 @@ def join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *(part.strip("/") for part in parts)])
 
 
+def raw_partition_dir(day: dt.date) -> str:
+    """data/lol_matches/YYYY/MM/DD (relative to the lake root): the seed system's layout, a name other
+    systems depend on (docs/architecture.md)."""
+    return f"{RAW_MATCHES}/{day:%Y/%m/%d}"
+
+
+def quarantine_dir(stage: str, day: dt.date) -> str:
+    """Where the door's quarantine records of a date land (relative to the lake root)."""
+    return f"data/lol_quarantine/stage={stage}/date={day:%Y-%m-%d}"
+
+
 def raw_day_uri(root: str, day: dt.date) -> str:
-    return join(root, RAW_MATCHES, f"{day:%Y/%m/%d}")
-
-
-def dates_in_range(start: dt.date, end: dt.date) -> list[dt.date]:
-    if end < start:
-        raise ValueError(f"end date {end} is before start date {start}")
-    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    return join(root, raw_partition_dir(day))

@@ -15,8 +15,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lol_platform.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, RAW_PARTICIPANTS, Field, spark_schema
-from spark_jobs import lake_paths
+from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, RAW_PARTICIPANTS, Field, spark_schema
+from lol_core import lake_paths
+from lol_core.dates import dates_in_range
 from spark_jobs.cleaning import (
     MATCH_VERSIONS,
     QUARANTINE_OUTPUT,
@@ -24,8 +25,8 @@ from spark_jobs.cleaning import (
     match_versions,
     superseded_versions,
 )
-from spark_jobs.contract import conform, empty_frame
-from spark_jobs.lake_paths import PartitionedTable
+from spark_jobs.schema_conform import conform, empty_frame
+from lol_core.lake_paths import PartitionedTable
 
 SESSION_SETTINGS = {
     "spark.sql.session.timeZone": "UTC",  # match_date is a UTC date; timestamps print and parse as UTC
@@ -50,7 +51,7 @@ def configure(spark: SparkSession) -> SparkSession:
 def read_raw(spark: SparkSession, root: str, start: dt.date, end: dt.date) -> DataFrame:
     """Raw participant rows of the dates in range (missing dates are skipped), as stored, plus
     RAW_PARTITION_DATE: the date directory each row came from (clean_participants uses it)."""
-    files = [(day, uri) for day in lake_paths.dates_in_range(start, end) for uri in _raw_files(spark, root, day)]
+    files = [(day, uri) for day in dates_in_range(start, end) for uri in _raw_files(spark, root, day)]
     if not files:
         return empty_frame(spark, RAW_PARTICIPANTS).withColumn(RAW_PARTITION_DATE, F.lit(None).cast("date"))
     try:
@@ -199,7 +200,7 @@ def _replace_partitions(
         )
     finally:
         df.unpersist()
-    stale = set(lake_paths.dates_in_range(start, end)) - set(dates)
+    stale = set(dates_in_range(start, end)) - set(dates)
     for day in sorted(stale):
         _delete_if_exists(spark, table.partition_uri(root, day))
     return sorted(dates)
@@ -224,7 +225,7 @@ def _hadoop_path(spark: SparkSession, uri: str):
 def _existing_partitions(
     spark: SparkSession, root: str, table: PartitionedTable, start: dt.date, end: dt.date
 ) -> list[str]:
-    uris = [table.partition_uri(root, day) for day in lake_paths.dates_in_range(start, end)]
+    uris = [table.partition_uri(root, day) for day in dates_in_range(start, end)]
     return [uri for uri in uris if _exists(spark, uri)]
 
 
