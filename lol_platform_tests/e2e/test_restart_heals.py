@@ -132,7 +132,7 @@ def _land_while_down(flow: RestartFlow, date: dt.date) -> int:
     does, into the (stopped) instance. Returns the storage id of the raw_matches materialization."""
     from dagster import AssetKey
 
-    from lol_platform.generator import MatchGenerator, encode
+    from lol_platform.devtools.generator import MatchGenerator, encode
     from lol_platform.ingest.consumer import commit_offsets
     from lol_platform.resources import KafkaResource, LakeResource
     from lol_platform.sensors.kafka_ingest import IngestSettings, _materialization, ingest_tick

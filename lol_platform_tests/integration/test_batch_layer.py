@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from dagster import AssetSelection
 
-from lol_platform.generator import MatchGenerator, encode
+from lol_platform.devtools.generator import MatchGenerator, encode
 from lol_platform.publish.cassandra_writer import count_participants
 from lol_platform_tests.integration.batch_support import cassandra_rows, lake_rows, land, run_batch
 from lol_platform_tests.support.matches import encode as encode_doc

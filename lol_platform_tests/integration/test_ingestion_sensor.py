@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context
 
-from lol_platform.generator import MatchGenerator, encode, key
+from lol_platform.devtools.generator import MatchGenerator, encode, key
 from lol_core.lake_paths import raw_partition_dir
 from lol_platform.resources import KafkaResource, LakeResource, ServiceUnavailable
 from lol_platform.sensors import IngestSettings, kafka_match_sensor

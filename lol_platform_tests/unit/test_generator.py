@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from lol_platform.generator import (
+from lol_platform.devtools.generator import (
     CHAMPION_STRENGTH,
     CHAMPIONS,
     DAY_MS,
@@ -321,7 +321,7 @@ def test_same_seed_same_documents_different_seed_different(matches):
 def test_same_documents_in_another_process():
     """No salted hash() or global state: a fresh interpreter with another hash seed gives the same bytes."""
     code = (
-        "import datetime, hashlib; from lol_platform.generator import MatchGenerator, encode; "
+        "import datetime, hashlib; from lol_platform.devtools.generator import MatchGenerator, encode; "
         "g = MatchGenerator(5, start_date=datetime.date(2024, 11, 20)); "
         "print(hashlib.sha256(b''.join(encode(m) for m in g.matches(50))).hexdigest())"
     )

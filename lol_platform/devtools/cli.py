@@ -35,7 +35,7 @@ def _print_status(rows: list[dict]) -> None:
 
 
 def _produce(args: argparse.Namespace) -> int:
-    from lol_platform.producer import produce_matches
+    from lol_platform.devtools.producer import produce_matches
     from lol_platform.resources import build_resources
 
     kafka = build_resources()["kafka"].process_config_and_initialize()  # resolves LOL_KAFKA_BOOTSTRAP

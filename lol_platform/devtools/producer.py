@@ -8,7 +8,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from lol_platform.generator import MatchGenerator, encode, key
+from lol_platform.devtools.generator import MatchGenerator, encode, key
 from lol_platform.resources.kafka import KafkaResource
 
 
