@@ -44,7 +44,8 @@ def bench_generator(results: dict) -> None:
 
 def bench_contract(results: dict) -> None:
     from lol_platform.devtools.generator import MatchGenerator, encode
-    from lol_platform.ingest.landing import KafkaMessage, build_batch
+    from lol_platform.ingest.landing import build_batch
+    from lol_platform.resources.kafka import KafkaMessage
 
     payloads = [encode(m) for m in MatchGenerator(seed=2, start_date=dt.date(2026, 1, 1)).matches(5_000)]
     messages = [KafkaMessage("bench", 0, i, p) for i, p in enumerate(payloads)]

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
-from lol_platform.ingest.landing import KafkaMessage
 from lol_platform.resources.errors import ServiceUnavailable
-from lol_platform.resources.kafka import KafkaResource
+from lol_platform.resources.kafka import KafkaMessage, KafkaResource, next_offsets
 
 
 @dataclass
@@ -21,10 +20,7 @@ class PollResult:
 
     def next_offsets(self) -> dict[int, int]:
         """Cursor after this poll: one past the last message read per partition (or unchanged)."""
-        nxt = {p: o for p, o in self.start_offsets.items() if o >= 0}
-        for m in self.messages:
-            nxt[m.partition] = max(nxt.get(m.partition, 0), m.offset + 1)
-        return nxt
+        return next_offsets(self.messages, {p: o for p, o in self.start_offsets.items() if o >= 0})
 
     def lag(self) -> int:
         nxt = self.next_offsets()
@@ -58,8 +54,7 @@ def poll_bounded(
                         pending.discard(msg.partition())
                         continue
                     raise KafkaException(err)
-                ts_type, ts = msg.timestamp()
-                messages.append(KafkaMessage(msg.topic(), msg.partition(), msg.offset(), msg.value(), ts if ts_type else None))
+                messages.append(KafkaMessage.from_record(msg))
                 if msg.offset() + 1 >= highs[msg.partition()]:
                     pending.discard(msg.partition())
     except KafkaException as exc:

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from lol_core.door import ContractViolation, parse_match, quarantine_text
 from lol_core.rules import rule_of
+from lol_platform.resources.kafka import KafkaMessage
 from lol_platform.resources.lake import LakeResource
 from lol_core.schemas import QUARANTINE, RAW_PARTICIPANTS, arrow_schema
 from lol_core.lake_paths import quarantine_dir, raw_partition_dir
@@ -25,15 +26,6 @@ from lol_core.lake_paths import quarantine_dir, raw_partition_dir
 RAW_SCHEMA = arrow_schema(RAW_PARTICIPANTS)
 QUARANTINE_SCHEMA = arrow_schema(QUARANTINE)
 _FILE_RE = re.compile(r"^(?P<topic>.+)-p(?P<partition>\d+)-(?P<start>\d+)-(?P<end>\d+)\.parquet$")
-
-
-@dataclass(frozen=True)
-class KafkaMessage:
-    topic: str
-    partition: int
-    offset: int
-    value: bytes | None
-    timestamp_ms: int | None = None
 
 
 @dataclass

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -11,6 +13,31 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from lol_platform.resources.errors import ServiceUnavailable
+
+
+@dataclass(frozen=True)
+class KafkaMessage:
+    """One message of the match topic as both layers see it: the batch sensor lands it, the stream indexes it."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    timestamp_ms: int | None = None
+
+    @classmethod
+    def from_record(cls, record) -> KafkaMessage:
+        """From a confluent-kafka Message that carries no error."""
+        ts_type, ts = record.timestamp()
+        return cls(record.topic(), record.partition(), record.offset(), record.value(), ts if ts_type else None)
+
+
+def next_offsets(messages: Iterable[KafkaMessage], start: dict[int, int] | None = None) -> dict[int, int]:
+    """The offsets to resume from: per partition, one past the last message read, else `start`'s offset."""
+    offsets = dict(start or {})
+    for m in messages:
+        offsets[m.partition] = max(offsets.get(m.partition, 0), m.offset + 1)
+    return offsets
 
 
 class KafkaResource(ConfigurableResource):

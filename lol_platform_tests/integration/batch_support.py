@@ -8,7 +8,8 @@ from dagster import AssetSelection, DagsterInstance, materialize
 
 from lol_platform.assets.batch import champion_stats, cleaned_participants, position_stats
 from lol_platform.assets.ingestion import raw_matches, raw_matches_contract
-from lol_platform.ingest.landing import KafkaMessage, build_batch, land_batch
+from lol_platform.ingest.landing import build_batch, land_batch
+from lol_platform.resources.kafka import KafkaMessage
 from lol_platform.resources import CassandraResource, LakeResource, spark_resource
 
 BATCH_ASSETS = [raw_matches, raw_matches_contract, cleaned_participants, champion_stats, position_stats]

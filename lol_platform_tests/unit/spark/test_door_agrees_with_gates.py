@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 
 from lol_platform.checks.raw_contract import check_raw_partition
 from lol_core.door import ContractViolation, parse_match
-from lol_platform.ingest.landing import QUARANTINE_SCHEMA, RAW_SCHEMA, KafkaMessage, build_batch
+from lol_platform.ingest.landing import QUARANTINE_SCHEMA, RAW_SCHEMA, build_batch
+from lol_platform.resources.kafka import KafkaMessage
 from lol_core.rules import rulebook
 from lol_core.schemas import RAW_PARTICIPANTS
 from lol_platform_tests.support.fuzz import mutated_messages
