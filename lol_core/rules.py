@@ -2,7 +2,7 @@
 
 A rule's id is the reason every engine records when the rule is broken, so a quarantine counted by
 reason means the same thing at the door (plain Python, `lol_core.door`), in the gates
-(Pandera, `lol_platform.checks`) and in cleaning (Spark, `spark_jobs.cleaning`):
+(Pandera, `lol_platform.gates`) and in cleaning (Spark, `spark_jobs.cleaning`):
 
 - field rules, derived from the schema module's `Field`s: `<column>.<kind>` with kind one of
   `missing` (absent or null where required), `type`, `width` (integer beyond its column type),

@@ -1,7 +1,7 @@
 """The single source of truth for every table of the platform.
 
 Each table is a list of `Field`s. The Arrow schema (Parquet in the lake), the Spark schema, the Pandera
-contracts (lol_platform/checks), the CQL in infra/cassandra and the Elasticsearch template in
+contracts (lol_platform/gates), the CQL in infra/cassandra and the Elasticsearch template in
 infra/elasticsearch all derive from these lists or are checked against them by a test.
 """
 

@@ -44,7 +44,7 @@ def bench_generator(results: dict) -> None:
 
 def bench_contract(results: dict) -> None:
     from lol_platform.devtools.generator import MatchGenerator, encode
-    from lol_platform.ingest.landing import build_batch
+    from lol_platform.ingestion.landing import build_batch
     from lol_platform.resources.kafka import KafkaMessage
 
     payloads = [encode(m) for m in MatchGenerator(seed=2, start_date=dt.date(2026, 1, 1)).matches(5_000)]
@@ -69,8 +69,8 @@ def bench_ingestion(results: dict) -> None:
     """Kafka -> HDFS through the sensor's own tick function: rows landed per second."""
     from lol_platform.devtools.generator import MatchGenerator, encode
     from lol_platform.resources import KafkaResource, LakeResource
-    from lol_platform.sensors import IngestSettings
-    from lol_platform.sensors.kafka_ingest import ingest_tick
+    from lol_platform.ingestion.sensor import IngestSettings
+    from lol_platform.ingestion.sensor import ingest_tick
 
     kafka = KafkaResource(topic=f"bench_ingest_{uuid.uuid4().hex[:6]}")
     kafka.ensure_topic()

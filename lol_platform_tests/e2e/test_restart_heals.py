@@ -43,7 +43,7 @@ from dagster import Definitions
 
 from lol_platform import definitions as _platform
 from lol_platform.resources import KafkaResource
-from lol_platform.sensors import IngestSettings
+from lol_platform.ingestion.sensor import IngestSettings
 
 TOPIC, GROUP = __TOPIC__, __GROUP__
 defs = Definitions(
@@ -133,9 +133,9 @@ def _land_while_down(flow: RestartFlow, date: dt.date) -> int:
     from dagster import AssetKey
 
     from lol_platform.devtools.generator import MatchGenerator, encode
-    from lol_platform.ingest.consumer import commit_offsets
+    from lol_platform.ingestion.consumer import commit_offsets
     from lol_platform.resources import KafkaResource, LakeResource
-    from lol_platform.sensors.kafka_ingest import IngestSettings, _materialization, ingest_tick
+    from lol_platform.ingestion.sensor import IngestSettings, _materialization, ingest_tick
 
     kafka = KafkaResource(bootstrap_servers=os.environ.get("LOL_KAFKA_BOOTSTRAP", "127.0.0.1:9092"), topic=flow.topic)
     producer = kafka.producer()

@@ -6,9 +6,9 @@ import datetime as dt
 
 from dagster import AssetSelection, DagsterInstance, materialize
 
-from lol_platform.assets.batch import champion_stats, cleaned_participants, position_stats
-from lol_platform.assets.ingestion import raw_matches, raw_matches_contract
-from lol_platform.ingest.landing import build_batch, land_batch
+from lol_platform.batch.assets import champion_stats, cleaned_participants, position_stats
+from lol_platform.ingestion.assets import raw_matches, raw_matches_contract
+from lol_platform.ingestion.landing import build_batch, land_batch
 from lol_platform.resources.kafka import KafkaMessage
 from lol_platform.resources import CassandraResource, LakeResource, spark_resource
 

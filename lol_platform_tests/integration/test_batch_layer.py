@@ -8,7 +8,7 @@ import pytest
 from dagster import AssetSelection
 
 from lol_platform.devtools.generator import MatchGenerator, encode
-from lol_platform.publish.cassandra_writer import count_participants
+from lol_platform.batch.cassandra_publish import count_participants
 from lol_platform_tests.integration.batch_support import cassandra_rows, lake_rows, land, run_batch
 from lol_platform_tests.support.matches import encode as encode_doc
 from lol_platform_tests.support.matches import make_match
@@ -113,7 +113,7 @@ def test_bad_rows_are_quarantined_with_reasons_and_a_contract_violation_stops_do
     import pyarrow as pa
 
     from lol_core.door import parse_match
-    from lol_platform.ingest.landing import RAW_SCHEMA
+    from lol_platform.ingestion.landing import RAW_SCHEMA
 
     day = dt.date(2025, 6, 1)
     at = dt.datetime.combine(day, dt.time(9), UTC)

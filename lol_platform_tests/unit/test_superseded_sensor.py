@@ -14,7 +14,7 @@ from dagster import (
 )
 
 from lol_platform.definitions import defs
-from lol_platform.sensors.superseded import SUPERSEDED_DATES, TRIGGER_TAG, superseded_dates_sensor
+from lol_platform.batch.superseded import SUPERSEDED_DATES, TRIGGER_TAG, superseded_dates_sensor
 
 CLEANED = AssetKey("cleaned_participants")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lol_platform.checks.contracts import validate_frame
+from lol_platform.gates.pandera_spark import validate_frame
 from lol_core.schemas import POSITION_STATS, spark_schema
 
 

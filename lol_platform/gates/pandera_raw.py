@@ -10,7 +10,7 @@ import pandas as pd
 import pandera.pandas as pdx
 import pyarrow as pa
 
-from lol_platform.checks.contracts import field_checks
+from lol_platform.gates.pandera_spark import field_checks
 from lol_core.rules import rule_id
 from lol_core.schemas import PARTICIPANTS_PER_MATCH, Field
 

@@ -25,11 +25,11 @@ from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lol_platform.assets.ingestion import raw_matches
-from lol_platform.automation import BATCH_AUTOMATION as DOWNSTREAM_AUTOMATION
-from lol_platform.checks.contracts import ContractResult, validate_frame
+from lol_platform.ingestion.assets import raw_matches
+from lol_platform.batch.automation import BATCH_AUTOMATION
+from lol_platform.gates.pandera_spark import ContractResult, validate_frame
 from lol_platform.partitions import daily_partitions, date_range
-from lol_platform.publish import cassandra_writer as cw
+from lol_platform.batch import cassandra_publish as cw
 from lol_platform.resources.cassandra import CassandraResource
 from lol_platform.resources.lake import LakeResource
 from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
@@ -38,10 +38,9 @@ from spark_jobs.aggregates import champion_stats as compute_champion_stats
 from spark_jobs.aggregates import position_stats as compute_position_stats
 from spark_jobs.cleaning import clean_participants
 
-# Downstream partitions follow their parents, late dates and backfills included, never past a failed
-# blocking check, and a parent update that coincides with this date's own run is not lost (see
-# lol_platform.automation for why this is not eager()/since_last_handled()).
-BATCH_AUTOMATION = DOWNSTREAM_AUTOMATION
+# Downstream partitions follow their parents by BATCH_AUTOMATION: late dates and backfills included, never
+# past a failed blocking check, and a parent update that coincides with this date's own run is not lost (see
+# lol_platform.batch.automation for why this is not eager()/since_last_handled()).
 
 # One Spark job at a time: a run holds a ~1 GB JVM and the machine has 2 cores. A concurrency pool, not a
 # tag: op tags never reached the run queue's tag limits. dagster.yaml limits every pool to one run at a

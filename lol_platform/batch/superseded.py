@@ -24,7 +24,7 @@ from dagster import (
     sensor,
 )
 
-from lol_platform.assets.batch import SPARK_TAGS, champion_stats, cleaned_participants, position_stats
+from lol_platform.batch.assets import SPARK_TAGS, champion_stats, cleaned_participants, position_stats
 
 SUPERSEDED_DATES = "superseded_dates"  # the metadata key cleaned_participants reports stale dates under
 TRIGGER_TAG = "lol_platform/trigger"

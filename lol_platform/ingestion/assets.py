@@ -5,10 +5,10 @@ and its data quality gate."""
 import pyarrow as pa
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetSpec, MetadataValue, asset_check
 
-from lol_platform.automation import RAW_GATE_AUTOMATION
-from lol_platform.checks.raw_contract import check_raw_partition
+from lol_platform.ingestion.automation import RAW_GATE_AUTOMATION
+from lol_platform.gates.pandera_raw import check_raw_partition
 from lol_core.lake_paths import raw_partition_dir
-from lol_platform.ingest.landing import RAW_SCHEMA
+from lol_platform.ingestion.landing import RAW_SCHEMA
 from lol_platform.partitions import daily_partitions, date_range
 from lol_platform.resources.lake import LakeResource
 from lol_core.schemas import RAW_PARTICIPANTS
@@ -32,7 +32,7 @@ raw_matches = AssetSpec(
     partitions_def=daily_partitions,
     description="Pandera contract of the landed rows, 10 participants and one winning team per match.",
     # Runs for every date whose latest landing it has not judged (late data too), in the same tick as its
-    # downstream; see lol_platform.automation for why not `any_deps_updated().since_last_handled()`.
+    # downstream; see lol_platform.ingestion.automation for why not `any_deps_updated().since_last_handled()`.
     automation_condition=RAW_GATE_AUTOMATION,
 )
 def raw_matches_contract(context: AssetCheckExecutionContext, lake: LakeResource) -> AssetCheckResult:

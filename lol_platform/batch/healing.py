@@ -56,8 +56,8 @@ from dagster._core.storage.tags import (
     ROOT_RUN_ID_TAG,
 )
 
-from lol_platform.assets.batch import champion_stats, cleaned_participants, position_stats
-from lol_platform.assets.ingestion import raw_matches, raw_matches_contract
+from lol_platform.batch.assets import champion_stats, cleaned_participants, position_stats
+from lol_platform.ingestion.assets import raw_matches, raw_matches_contract
 from lol_platform.partitions import daily_partitions
 from lol_core.dates import DateRange
 

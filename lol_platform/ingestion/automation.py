@@ -1,4 +1,4 @@
-"""Declarative automation conditions of the batch layer, and why they are not Dagster's stock ones.
+"""The raw gate's declarative automation condition, and why it is not Dagster's stock one.
 
 Dagster's `since_last_handled()` resets on `newly_requested | newly_updated | initial_evaluation`. Two things
 go wrong with that here:
@@ -12,8 +12,8 @@ go wrong with that here:
   "landed before it" when both happen in one tick: the landing loses.
 
 `RAW_GATE_AUTOMATION` therefore compares storage ids per date (the gate is due where the latest landing is
-newer than the check's latest event for that date, planned or evaluated), and `BATCH_AUTOMATION` resets
-only on the asset's own materialization of that date, with timing, so a landing after it still wins.
+newer than the check's latest event for that date, planned or evaluated). The downstream assets' condition,
+which the second point shapes, is lol_platform.batch.automation.BATCH_AUTOMATION.
 """
 
 from __future__ import annotations
@@ -68,22 +68,3 @@ def gate_due_partitions(instance, check_key: AssetCheckKey) -> set[str]:
 RAW_GATE_AUTOMATION = (
     LandedSinceLastGated() & ~AutomationCondition.in_progress() & ~AutomationCondition.newly_requested()
 ).with_label("raw_landed")
-
-# Downstream partitions follow their parents, late dates and backfills included (no latest-time-window
-# limit), never past a failed blocking check, and never in a loop on a failed run (the healing sensor and
-# run retries own failures). A parent update must be newer than both this partition's latest
-# materialization and its latest request: two `since`s over bare operands (no OR inside, unlike
-# any_deps_updated() and since_last_handled()), so every trigger and reset carries per-partition
-# timestamps and a parent update after them wins even within one tick, while one earlier (the same run,
-# or a tick that saw the run's materialization but not yet as an update) does not ask again.
-_DEPS_UPDATED = AutomationCondition.any_deps_match(AutomationCondition.newly_updated())
-BATCH_AUTOMATION = (
-    _DEPS_UPDATED.since(AutomationCondition.newly_updated()).with_label("deps_updated_since_materialized")
-    & _DEPS_UPDATED.since(AutomationCondition.newly_requested()).with_label("deps_updated_since_requested")
-    & ~AutomationCondition.any_deps_missing()
-    & ~AutomationCondition.any_deps_in_progress()
-    & ~AutomationCondition.in_progress()
-    & ~AutomationCondition.newly_requested()
-    & ~AutomationCondition.execution_failed()
-    & AutomationCondition.all_deps_blocking_checks_passed()
-).with_label("eager_all_dates_gated")

@@ -1,1 +1,0 @@
-"""Data quality gates: Pandera contracts derived from lol_core.schemas, plus relation checks."""
