@@ -2,7 +2,7 @@
 
 The batch layer evaluates them on Spark Columns, the speed layer on numpy arrays. The formulas only use
 arithmetic and two guarded operations, so each engine supplies those two through an `Ops` object and the
-definitions below stay the single place where a feature is defined (see DESIGN.md, "Feature definitions").
+definitions below stay the single place where a feature is defined (docs/architecture.md, "Data contract").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     for match in gen.matches(1000):
         producer.produce("lol_matches", key=key(match), value=encode(match))
 
-Every document is a plain JSON-serialisable dict in Riot's Match-V5 shape (see DESIGN.md, "Data
+Every document is a plain JSON-serialisable dict in Riot's Match-V5 shape (docs/architecture.md, "Data
 contract"). The rules a document always keeps:
 
 - each team (100, 200) fields TOP, JUNGLE, MIDDLE, BOTTOM, UTILITY exactly once; no champion twice;

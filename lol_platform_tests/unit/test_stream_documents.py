@@ -1,4 +1,4 @@
-"""Speed-layer documents: one per participant, deterministic ids, the DESIGN.md feature formulas."""
+"""Speed-layer documents: one per participant, deterministic ids, the feature formulas of docs/architecture.md."""
 
 from __future__ import annotations
 
