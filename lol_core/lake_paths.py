@@ -11,6 +11,17 @@ from dataclasses import dataclass
 
 RAW_MATCHES = "data/lol_matches"
 
+# The Spark SQL settings every lake read and write relies on; runtime settings, so safe to set on a shared
+# session. The Spark resource starts sessions with them and spark_jobs.lake_io.configure applies them.
+SPARK_LAKE_SETTINGS = {
+    "spark.sql.session.timeZone": "UTC",  # match_date is a UTC date; timestamps print and parse as UTC
+    # Spark 4 writes INT96 unless told; every other reader of the lake wants micros.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.parquet.compression.codec": "snappy",
+    # An overwrite replaces only the partitions the DataFrame carries, not the whole table.
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+}
+
 
 @dataclass(frozen=True)
 class PartitionedTable:

@@ -26,21 +26,11 @@ from spark_jobs.cleaning import (
     superseded_versions,
 )
 from spark_jobs.schema_conform import conform, empty_frame
-from lol_core.lake_paths import PartitionedTable
-
-SESSION_SETTINGS = {
-    "spark.sql.session.timeZone": "UTC",  # match_date is a UTC date; timestamps print and parse as UTC
-    # Spark 4 writes INT96 unless told; every other reader of the lake wants micros.
-    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-    "spark.sql.parquet.compression.codec": "snappy",
-    # An overwrite replaces only the partitions the DataFrame carries, not the whole table.
-    "spark.sql.sources.partitionOverwriteMode": "dynamic",
-}
-
+from lol_core.lake_paths import SPARK_LAKE_SETTINGS, PartitionedTable
 
 def configure(spark: SparkSession) -> SparkSession:
     """Apply the SQL settings every lake write relies on (runtime settings: safe on a shared session)."""
-    for key, value in SESSION_SETTINGS.items():
+    for key, value in SPARK_LAKE_SETTINGS.items():
         spark.conf.set(key, value)
     return spark
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import SparkSession
 
+from lol_core.lake_paths import SPARK_LAKE_SETTINGS
 from spark_jobs import lake_io
 
 SETTINGS = {
@@ -15,7 +16,7 @@ SETTINGS = {
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "2",
     "spark.driver.memory": "512m",
-    **lake_io.SESSION_SETTINGS,
+    **SPARK_LAKE_SETTINGS,
 }
 
 
