@@ -15,7 +15,7 @@ from spark_jobs.cassandra_sink import CassandraTarget, write_to_cassandra
 
 def publish(df: DataFrame, cassandra: CassandraResource, table: str, columns: list[str]) -> int:
     """Write df's rows to `table` from the Spark tasks; returns the rows written."""
-    target = CassandraTarget(tuple(h.strip() for h in cassandra.hosts.split(",")), cassandra.port, cassandra.keyspace, table)
+    target = CassandraTarget(cassandra.contact_points(), cassandra.port, cassandra.keyspace, table)
     return write_to_cassandra(df, target, columns)
 
 

@@ -33,13 +33,16 @@ class CassandraResource(ConfigurableResource):
     def address(self) -> str:
         return f"{self.hosts}:{self.port}"
 
+    def contact_points(self) -> tuple[str, ...]:
+        return tuple(h.strip() for h in self.hosts.split(",") if h.strip())
+
     def session(self):
         """A connected session (created once), with the keyspace and tables in place."""
         if self._session is None:
             from cassandra.cluster import Cluster, NoHostAvailable
 
             cluster = Cluster(
-                [h.strip() for h in self.hosts.split(",")],
+                list(self.contact_points()),
                 port=self.port,
                 connect_timeout=self.connect_timeout_s,
                 protocol_version=5,
