@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
+from lol_core.dates import DateRange
 from spark_jobs import lake_io
 
 
 @dataclass(frozen=True)
 class JobArgs:
-    start: dt.date
-    end: dt.date
+    dates: DateRange
     lake_root: str
 
 
@@ -28,7 +28,7 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> JobArgs:
     end = args.end_date or args.date
     if end < args.date:
         parser.error(f"--end-date {end} is before --date {args.date}")
-    return JobArgs(start=args.date, end=end, lake_root=args.lake_root)
+    return JobArgs(dates=DateRange(args.date, end), lake_root=args.lake_root)
 
 
 def spark_session(app_name: str) -> SparkSession:
@@ -41,4 +41,4 @@ def spark_session(app_name: str) -> SparkSession:
 def report(job: str, args: JobArgs, outputs: dict[str, list[dt.date]]) -> None:
     for table, dates in outputs.items():
         shown = ", ".join(day.isoformat() for day in dates) or "none"
-        print(f"{job} {args.start}..{args.end}: {table} has rows for {shown}")
+        print(f"{job} {args.dates}: {table} has rows for {shown}")

@@ -8,7 +8,6 @@ Pandera contract and a Cassandra reconciliation as blocking checks, so a failed 
 
 import datetime as dt
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from dagster import (
@@ -34,9 +33,9 @@ from lol_platform.resources.cassandra import CassandraResource
 from lol_platform.resources.lake import LakeResource
 from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
 from spark_jobs import lake_io
-from spark_jobs.aggregates import champion_stats as compute_champion_stats
-from spark_jobs.aggregates import position_stats as compute_position_stats
-from spark_jobs.cleaning import clean_participants
+from spark_jobs.jobs import CHAMPION_STATS as CHAMPION_STATS_JOB
+from spark_jobs.jobs import POSITION_STATS as POSITION_STATS_JOB
+from spark_jobs.jobs import StatsJob, clean_dates, stats_dates
 
 # Downstream partitions follow their parents by BATCH_AUTOMATION: late dates and backfills included, never
 # past a failed blocking check, and a parent update that coincides with this date's own run is not lost (see
@@ -118,22 +117,16 @@ def cleaned_participants(
     context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, cassandra: CassandraResource
 ):
     run_dates = date_range(context.partition_key_range)
-    start, end = run_dates.start, run_dates.end
     t0 = time.monotonic()
     spark = _spark(pyspark)
-    raw = lake_io.read_raw(spark, lake.root, start, end)
-    # One truth per matchId: copies kept on other dates take part in choosing each match's newest copy.
-    elsewhere = lake_io.read_match_versions_elsewhere(spark, lake.root, start, end)
-    result = clean_participants(raw, versions_elsewhere=elsewhere)
-    written_dates = lake_io.write_cleaned(result.cleaned, lake.root, start, end)  # and the match versions
-    lake_io.write_quarantine(result.quarantine, lake.root, start, end)
-    # Read after the write (so two runs racing on different dates cannot both miss each other): dates that
-    # still hold a copy a newer one supersedes. superseded_dates_sensor re-runs them.
-    superseded = lake_io.find_superseded(spark, lake.root, start, end).persist()
+    run = clean_dates(spark, lake.root, run_dates)  # the same function as spark-submit's job
+    raw, result, written_dates = run.raw, run.result, run.cleaned_dates
+    # Dates that still hold a copy a newer one supersedes: superseded_dates_sensor re-runs them.
+    superseded = run.superseded.persist()
     superseded_dates = sorted(str(r[0]) for r in superseded.select("match_date").distinct().collect())
     superseded_examples = [{k: str(v) for k, v in r.asDict().items()} for r in superseded.limit(5).collect()]
     superseded.unpersist()
-    cleaned = lake_io.read_cleaned(spark, lake.root, start, end).persist()  # what readers will see
+    cleaned = lake_io.read_cleaned(spark, lake.root, run_dates.start, run_dates.end).persist()  # what readers will see
     quarantine_reasons = {r["reason"]: r["count"] for r in result.quarantine.groupBy("reason").count().collect()}
     contract = validate_frame(cleaned, CLEANED_PARTICIPANTS, "cleaned_participants", ["match_id", "participant_id", "kills", "kda", "team_position"])
     lake_counts = _per_date_counts(cleaned, "match_date")
@@ -160,7 +153,7 @@ def cleaned_participants(
             "rows_quarantined": quarantined,
             "quarantine_reasons": MetadataValue.json(quarantine_reasons),
             "rows_per_date": MetadataValue.json(lake_counts),
-            "dates": f"{start}..{end}",
+            "dates": str(run_dates),
             "dates_with_data": len(written_dates),
             "published_to_cassandra": published,
             "superseded_dates": MetadataValue.json(superseded_dates),
@@ -181,13 +174,15 @@ def cleaned_participants(
 class StatsTable:
     """What differs between the two daily aggregates; everything else is one code path."""
 
-    name: str
+    job: StatsJob  # computes and writes the table (spark_jobs.jobs)
     fields: list
-    compute: Callable[[DataFrame], DataFrame]
-    write: Callable[..., list]
     description: str
     preview_columns: list[str]
     preview_sort: list[tuple[str, bool]]  # (column, descending)
+
+    @property
+    def name(self) -> str:
+        return self.job.name
 
 
 def _stats_checks(table: str) -> list[AssetCheckSpec]:
@@ -203,13 +198,11 @@ def _stats_checks(table: str) -> list[AssetCheckSpec]:
 
 def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResource, cassandra: CassandraResource, table: StatsTable):
     run_dates = date_range(context.partition_key_range)
-    start, end = run_dates.start, run_dates.end
     t0 = time.monotonic()
     spark = _spark(pyspark)
-    cleaned = lake_io.read_cleaned(spark, lake.root, start, end)
+    run = stats_dates(spark, lake.root, run_dates, table.job)  # the same function as spark-submit's job
+    cleaned, stats = run.cleaned, run.stats
     participants = _per_date_counts(cleaned, "match_date")
-    stats = table.compute(cleaned).persist()
-    table.write(stats, lake.root, start, end)
     contract = validate_frame(stats, table.fields, table.name, table.preview_columns)
     games = {str(r[0]): r[1] for r in stats.groupBy("stat_date").agg(F.sum("games_played")).collect()}
     sums_match = {d: {"games_played": games.get(d, 0), "participants": n} for d, n in participants.items() if games.get(d, 0) != n}
@@ -231,7 +224,7 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
         metadata={
             "dagster/row_count": sum(lake_counts.values()),
             "rows_per_date": MetadataValue.json(lake_counts),
-            "dates": f"{start}..{end}",
+            "dates": str(run_dates),
             "published_to_cassandra": published,
             "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_{table.name}"),
             "duration_s": round(time.monotonic() - t0, 2),
@@ -270,10 +263,8 @@ def stats_asset(table: StatsTable):
 
 champion_stats = stats_asset(
     StatsTable(
-        name="champion_stats",
+        job=CHAMPION_STATS_JOB,
         fields=CHAMPION_STATS,
-        compute=compute_champion_stats,
-        write=lake_io.write_champion_stats,
         description="Per champion per day: games, wins, win_rate (%), average KDA/GPM/CS/DPM/vision, pick and ban "
         "rates. Published to Cassandra lol_data.champion_stats.",
         preview_columns=["champion_name", "games_played", "win_rate", "avg_kda", "avg_gpm", "pick_rate", "ban_rate"],
@@ -283,10 +274,8 @@ champion_stats = stats_asset(
 
 position_stats = stats_asset(
     StatsTable(
-        name="position_stats",
+        job=POSITION_STATS_JOB,
         fields=POSITION_STATS,
-        compute=compute_position_stats,
-        write=lake_io.write_position_stats,
         description="Per position per day: games, wins, win_rate (%), average KDA/GPM/CS/DPM/vision. "
         "Published to Cassandra lol_data.position_stats.",
         preview_columns=["position", "games_played", "win_rate", "avg_kda", "avg_gpm", "avg_cs_per_min", "avg_vision"],
