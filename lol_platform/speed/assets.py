@@ -11,8 +11,9 @@ from lol_platform.speed.indexer import StreamConfig, StreamIndexer
 
 class StreamSettings(ConfigurableResource):
     max_seconds: float = Field(default=60.0, description="how long one materialization may drain the backlog")
-    batch_max_messages: int = Field(default=2_000, description="messages per micro-batch")
-    chunk_size: int = Field(default=1_000, description="documents per bulk request")
+    # Defaults are the indexer's own (StreamConfig), so the asset and `lol-platform stream` tune alike.
+    batch_max_messages: int = Field(default=StreamConfig.batch_max_messages, description="messages per micro-batch")
+    chunk_size: int = Field(default=StreamConfig.chunk_size, description="documents per bulk request")
 
     def stream_config(self) -> StreamConfig:
         return StreamConfig(batch_max_messages=self.batch_max_messages, chunk_size=self.chunk_size)
