@@ -68,9 +68,9 @@ def _produce(kafka, payloads: list[bytes]) -> None:
 def bench_ingestion(results: dict) -> None:
     """Kafka -> HDFS through the sensor's own tick function: rows landed per second."""
     from lol_platform.devtools.generator import MatchGenerator, encode
-    from lol_platform.resources import KafkaResource, LakeResource
     from lol_platform.ingestion.sensor import IngestSettings
     from lol_platform.ingestion.sensor import ingest_tick
+    from lol_platform.resources import KafkaResource, LakeResource
 
     kafka = KafkaResource(topic=f"bench_ingest_{uuid.uuid4().hex[:6]}")
     kafka.ensure_topic()

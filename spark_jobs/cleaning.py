@@ -34,8 +34,8 @@ from lol_core.schemas import (
     Field,
 )
 from lol_core.rules import reason, rule_id
-from spark_jobs.schema_conform import castable_type, conform
 from spark_jobs.rule_checks import value_violations
+from spark_jobs.schema_conform import castable_type, conform
 
 STAGE = "clean"
 DUPLICATE_REASON = "match.duplicate"

@@ -15,9 +15,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, RAW_PARTICIPANTS, Field, spark_schema
 from lol_core import lake_paths
 from lol_core.dates import dates_in_range
+from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, RAW_PARTICIPANTS, Field, spark_schema
 from spark_jobs.cleaning import (
     MATCH_VERSIONS,
     QUARANTINE_OUTPUT,
@@ -25,8 +25,8 @@ from spark_jobs.cleaning import (
     match_versions,
     superseded_versions,
 )
-from spark_jobs.schema_conform import conform, empty_frame
 from lol_core.lake_paths import SPARK_LAKE_SETTINGS, PartitionedTable
+from spark_jobs.schema_conform import conform, empty_frame
 
 def configure(spark: SparkSession) -> SparkSession:
     """Apply the SQL settings every lake write relies on (runtime settings: safe on a shared session)."""

@@ -24,14 +24,14 @@ from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lol_platform.ingestion.assets import raw_matches
+from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
+from lol_platform.batch import cassandra_publish as cw
 from lol_platform.batch.automation import BATCH_AUTOMATION
 from lol_platform.gates.pandera_spark import ContractResult, validate_frame
+from lol_platform.ingestion.assets import raw_matches
 from lol_platform.partitions import daily_partitions, date_range
-from lol_platform.batch import cassandra_publish as cw
 from lol_platform.resources.cassandra import CassandraResource
 from lol_platform.resources.lake import LakeResource
-from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
 from spark_jobs import lake_io
 from spark_jobs.jobs import CHAMPION_STATS as CHAMPION_STATS_JOB
 from spark_jobs.jobs import POSITION_STATS as POSITION_STATS_JOB

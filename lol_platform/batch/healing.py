@@ -56,10 +56,10 @@ from dagster._core.storage.tags import (
     ROOT_RUN_ID_TAG,
 )
 
+from lol_core.dates import DateRange
 from lol_platform.batch.assets import champion_stats, cleaned_participants, position_stats
 from lol_platform.ingestion.assets import raw_matches, raw_matches_contract
 from lol_platform.partitions import daily_partitions
-from lol_core.dates import DateRange
 
 HEALING_TAG = "lol_platform/healing"
 # Run retries (dagster.yaml run_retries) re-execute only the failed steps of these runs.

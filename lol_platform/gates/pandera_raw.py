@@ -10,9 +10,9 @@ import pandas as pd
 import pandera.pandas as pdx
 import pyarrow as pa
 
-from lol_platform.gates.pandera_spark import field_checks
 from lol_core.rules import rule_id
 from lol_core.schemas import PARTICIPANTS_PER_MATCH, Field
+from lol_platform.gates.pandera_spark import field_checks
 
 _PANDAS_DTYPES = {
     "int16": "int16", "int32": "int32", "int64": "int64", "float64": "float64", "bool": "bool",

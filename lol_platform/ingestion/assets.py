@@ -5,13 +5,13 @@ and its data quality gate."""
 import pyarrow as pa
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetSpec, MetadataValue, asset_check
 
-from lol_platform.ingestion.automation import RAW_GATE_AUTOMATION
-from lol_platform.gates.pandera_raw import check_raw_partition
 from lol_core.lake_paths import raw_partition_dir
+from lol_core.schemas import RAW_PARTICIPANTS
+from lol_platform.gates.pandera_raw import check_raw_partition
+from lol_platform.ingestion.automation import RAW_GATE_AUTOMATION
 from lol_platform.ingestion.landing import RAW_SCHEMA
 from lol_platform.partitions import daily_partitions, date_range
 from lol_platform.resources.lake import LakeResource
-from lol_core.schemas import RAW_PARTICIPANTS
 
 raw_matches = AssetSpec(
     key="raw_matches",

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from lol_core.door import ContractViolation, parse_match, quarantine_text
+from lol_core.lake_paths import quarantine_dir, raw_partition_dir
 from lol_core.rules import rule_of
+from lol_core.schemas import QUARANTINE, RAW_PARTICIPANTS, arrow_schema
 from lol_platform.resources.kafka import KafkaMessage
 from lol_platform.resources.lake import LakeResource
-from lol_core.schemas import QUARANTINE, RAW_PARTICIPANTS, arrow_schema
-from lol_core.lake_paths import quarantine_dir, raw_partition_dir
 
 RAW_SCHEMA = arrow_schema(RAW_PARTICIPANTS)
 QUARANTINE_SCHEMA = arrow_schema(QUARANTINE)

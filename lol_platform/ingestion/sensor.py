@@ -22,11 +22,11 @@ from dagster import (
 )
 from pydantic import Field
 
+from lol_core.dates import partition_key
+from lol_core.lake_paths import raw_partition_dir
 from lol_platform.ingestion.assets import raw_matches
 from lol_platform.ingestion.consumer import commit_offsets, poll_bounded
-from lol_core.lake_paths import raw_partition_dir
 from lol_platform.ingestion.landing import LandingReport, build_batch, land_batch
-from lol_core.dates import partition_key
 from lol_platform.partitions import date_window
 from lol_platform.resources.kafka import KafkaResource
 from lol_platform.resources.lake import LakeResource

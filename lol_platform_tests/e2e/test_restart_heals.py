@@ -42,8 +42,8 @@ import os
 from dagster import Definitions
 
 from lol_platform import definitions as _platform
-from lol_platform.resources import KafkaResource
 from lol_platform.ingestion.sensor import IngestSettings
+from lol_platform.resources import KafkaResource
 
 TOPIC, GROUP = __TOPIC__, __GROUP__
 defs = Definitions(
@@ -134,8 +134,8 @@ def _land_while_down(flow: RestartFlow, date: dt.date) -> int:
 
     from lol_platform.devtools.generator import MatchGenerator, encode
     from lol_platform.ingestion.consumer import commit_offsets
-    from lol_platform.resources import KafkaResource, LakeResource
     from lol_platform.ingestion.sensor import IngestSettings, _materialization, ingest_tick
+    from lol_platform.resources import KafkaResource, LakeResource
 
     kafka = KafkaResource(bootstrap_servers=os.environ.get("LOL_KAFKA_BOOTSTRAP", "127.0.0.1:9092"), topic=flow.topic)
     producer = kafka.producer()

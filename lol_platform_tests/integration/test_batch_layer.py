@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from dagster import AssetSelection
 
-from lol_platform.devtools.generator import MatchGenerator, encode
 from lol_platform.batch.cassandra_publish import count_participants
+from lol_platform.devtools.generator import MatchGenerator, encode
 from lol_platform_tests.integration.batch_support import cassandra_rows, lake_rows, land, run_batch
 from lol_platform_tests.support.matches import encode as encode_doc
 from lol_platform_tests.support.matches import make_match

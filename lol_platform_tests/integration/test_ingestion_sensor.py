@@ -8,10 +8,10 @@ from collections import Counter
 import pytest
 from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context
 
-from lol_platform.devtools.generator import MatchGenerator, encode, key
 from lol_core.lake_paths import raw_partition_dir
-from lol_platform.resources import KafkaResource, LakeResource, ServiceUnavailable
+from lol_platform.devtools.generator import MatchGenerator, encode, key
 from lol_platform.ingestion.sensor import IngestSettings, kafka_match_sensor
+from lol_platform.resources import KafkaResource, LakeResource, ServiceUnavailable
 from lol_platform_tests.support.matches import encode as encode_doc
 from lol_platform_tests.support.matches import make_match, malformed_messages, sendable_on_default_topic
 

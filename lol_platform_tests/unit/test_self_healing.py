@@ -35,8 +35,8 @@ from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
 
 from lol_platform.batch.assets import SPARK_POOL
-from lol_platform.ingestion.assets import raw_matches, raw_matches_contract
 from lol_platform.definitions import defs
+from lol_platform.ingestion.assets import raw_matches, raw_matches_contract
 from lol_platform.partitions import daily_partitions
 from lol_platform.resources.lake import LakeResource
 from lol_platform.batch.healing import (

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from lol_core.features import PythonOps, feature_columns
-from lol_platform.resources.kafka import KafkaMessage
 from lol_core.schemas import STREAM_DOCUMENT, names
+from lol_platform.resources.kafka import KafkaMessage
 from lol_platform.speed.documents import build_documents
 from lol_platform_tests.support.matches import encode, make_match
 

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lol_core.schemas import RAW_PARTICIPANTS, arrow_schema
 from lol_core import lake_paths
+from lol_core.schemas import RAW_PARTICIPANTS, arrow_schema
 from spark_jobs import champion_stats_job, clean_participants_job, lake_io, position_stats_job
 from spark_jobs.aggregates import champion_stats
 from spark_jobs.cleaning import clean_participants
