@@ -67,13 +67,3 @@ class NumpyOps:
         import numpy as np
 
         return np.maximum(np.asarray(value, dtype="float64"), 1.0)
-
-
-class PythonOps:
-    """Plain numbers: what the unit tests use to pin each formula down."""
-
-    def safe_div(self, numerator, denominator):
-        return numerator / denominator if denominator > 0 else 0.0
-
-    def at_least_one(self, value):
-        return max(value, 1)
