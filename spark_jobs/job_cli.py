@@ -1,4 +1,4 @@
-"""What the three spark-submit jobs share: their arguments and their session."""
+"""What the three spark-submit jobs share: their arguments, their session, their report."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pyspark.sql import SparkSession
 
 from lol_core.dates import DateRange
 from spark_jobs import lake_io
+from spark_jobs.jobs import StatsJob, stats_dates
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,11 @@ def report(job: str, args: JobArgs, outputs: dict[str, list[dt.date]]) -> None:
     for table, dates in outputs.items():
         shown = ", ".join(day.isoformat() for day in dates) or "none"
         print(f"{job} {args.dates}: {table} has rows for {shown}")
+
+
+def stats_main(job: StatsJob, doc: str, argv: Sequence[str] | None = None) -> int:
+    """The whole entry point of a stats job; `doc` is its module docstring (line 3 describes it)."""
+    args = parse_args(doc.splitlines()[2], argv)
+    run = stats_dates(spark_session(f"lol_{job.name}"), args.lake_root, args.dates, job)
+    report(job.name, args, {job.name: run.dates})
+    return 0

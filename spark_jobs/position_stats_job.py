@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import sys
 
-from spark_jobs.job_cli import parse_args, report, spark_session
-from spark_jobs.jobs import POSITION_STATS, stats_dates
+from spark_jobs.job_cli import stats_main
+from spark_jobs.jobs import POSITION_STATS
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(__doc__.splitlines()[2], argv)
-    run = stats_dates(spark_session("lol_position_stats"), args.lake_root, args.dates, POSITION_STATS)
-    report("position_stats", args, {"position_stats": run.dates})
-    return 0
+    return stats_main(POSITION_STATS, __doc__, argv)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -90,17 +90,24 @@ def _reconcile(name: str, lake_counts: dict[str, int], cassandra_counts: dict[st
     )
 
 
-# -- cleaned_participants ----------------------------------------------------------------------------------
-
-
-@asset(
+# What every Spark asset of the chain shares: daily partitions, a date range as one Spark run, the Spark pool,
+# the batch automation condition.
+SPARK_ASSET = dict(
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=[raw_matches],
     group_name="batch",
     kinds={"spark", "parquet", "cassandra"},
     pool=SPARK_POOL,
     automation_condition=BATCH_AUTOMATION,
+)
+
+
+# -- cleaned_participants ----------------------------------------------------------------------------------
+
+
+@asset(
+    **SPARK_ASSET,
+    deps=[raw_matches],
     description=(
         "Raw participants validated, one copy per match (the newest by Kafka offset, across dates) and enriched with features "
         "(kda, gpm, cs_per_min, dpm, kill_participation, damage_share, vision_per_min). Bad rows go to "
@@ -244,14 +251,9 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
 
 def stats_asset(table: StatsTable):
     @asset(
+        **SPARK_ASSET,
         name=table.name,
-        partitions_def=daily_partitions,
-        backfill_policy=BackfillPolicy.single_run(),
         deps=[cleaned_participants],
-        group_name="batch",
-        kinds={"spark", "parquet", "cassandra"},
-        pool=SPARK_POOL,
-        automation_condition=BATCH_AUTOMATION,
         description=table.description,
         check_specs=_stats_checks(table.name),
     )
