@@ -13,6 +13,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from lol_core.rules import check_value
+from lol_core.schemas import PARTICIPANT_FIELDS, POSITIONS, TEAM_IDS
 from lol_platform.devtools.generator import (
     CHAMPION_STRENGTH,
     CHAMPIONS,
@@ -21,7 +23,6 @@ from lol_platform.devtools.generator import (
     encode,
     key,
 )
-from lol_core.schemas import POSITIONS, TEAM_IDS
 
 START = dt.date(2024, 11, 20)
 DAYS = 3
@@ -346,6 +347,10 @@ def test_real_champion_names_and_ids():
                 "MissFortune": 21, "Kaisa": 145, "Chogath": 31, "KSante": 897}
     assert {name: table[name] for name in expected} == expected
     assert all(re.fullmatch(r"[A-Za-z]+", name) for name in table)  # Riot's spelling: no spaces or quotes
+    # Every entry is a value the door accepts (the rulebook's champion_id and champion_name rules).
+    fields = {f.name: f for f in PARTICIPANT_FIELDS}
+    broken = [check_value(fields["champion_id"], cid, name) or check_value(fields["champion_name"], name, name) for cid, name in CHAMPIONS]
+    assert [b for b in broken if b is not None] == []
 
 
 def test_documents_use_the_table(matches):
