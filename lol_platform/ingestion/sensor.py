@@ -25,7 +25,6 @@ from pydantic import Field
 from lol_core.dates import partition_key
 from lol_core.lake_paths import raw_partition_dir
 from lol_platform.ingestion.assets import raw_matches
-from lol_platform.ingestion.consumer import commit_offsets, poll_bounded
 from lol_platform.ingestion.landing import LandingReport, build_batch, land_batch
 from lol_platform.partitions import date_window
 from lol_platform.resources.kafka import KafkaResource
@@ -55,7 +54,7 @@ def ingest_tick(
 ) -> tuple[dict[int, int], LandingReport | None, object]:
     """One tick without Dagster around it: poll, land, and return the new offsets (or None if idle)."""
     lake.health_check()  # before polling: a down lake must not cost a poll
-    poll = poll_bounded(kafka, settings.group_id, cursor, settings.max_messages, settings.max_seconds)
+    poll = kafka.poll_bounded(settings.group_id, cursor, settings.max_messages, settings.max_seconds)
     if not poll.messages:
         return cursor, None, poll
     batch = build_batch(poll.messages, dt.datetime.now(dt.timezone.utc), date_window())
@@ -77,7 +76,7 @@ def kafka_match_sensor(
     if report is None:
         return SkipReason(f"no new messages on {kafka.topic} (lag 0, offsets {encode_cursor(offsets)})")
     events = [_materialization(lake, part, report, poll) for part in report.partitions.values()]
-    commit_offsets(kafka, ingest.group_id, offsets)
+    kafka.commit(ingest.group_id, offsets)
     context.log.info(
         f"landed {sum(p.rows for p in report.partitions.values())} rows in {len(report.partitions)} partitions, "
         f"quarantined {report.quarantined}, lag {poll.lag()}"

@@ -182,10 +182,9 @@ def _skip_batch_backlog(offsets: dict[int, int]) -> None:
     raw contract rightly rejects as duplicates. Committed offsets are only the fallback and a mirror of
     each instance's cursor (the cursor is what an instance resumes from), so moving them costs no one data.
     """
-    from lol_platform.ingestion.consumer import commit_offsets
     from lol_platform.resources import KafkaResource
 
-    commit_offsets(KafkaResource(), BATCH_GROUP, offsets)
+    KafkaResource().commit(BATCH_GROUP, offsets)
 
 
 @pytest.fixture(scope="module")

@@ -133,7 +133,6 @@ def _land_while_down(flow: RestartFlow, date: dt.date) -> int:
     from dagster import AssetKey
 
     from lol_platform.devtools.generator import MatchGenerator, encode
-    from lol_platform.ingestion.consumer import commit_offsets
     from lol_platform.ingestion.sensor import IngestSettings, _materialization, ingest_tick
     from lol_platform.resources import KafkaResource, LakeResource
 
@@ -150,7 +149,7 @@ def _land_while_down(flow: RestartFlow, date: dt.date) -> int:
     assert report is not None, "nothing landed"
     assert {part.date for part in report.partitions.values()} == {date}, report.partitions
     events = [_materialization(lake, part, report, poll) for part in report.partitions.values()]
-    commit_offsets(kafka, flow.group, offsets)  # the restarted sensor must not land them again
+    kafka.commit(flow.group, offsets)  # the restarted sensor must not land them again
     with _instance(flow) as instance:
         for event in events:
             instance.report_runless_asset_event(event)
