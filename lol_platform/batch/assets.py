@@ -140,11 +140,11 @@ def cleaned_participants(
     published = 0
     if contract.passed:
         dates = run_dates.days()
-        cw.clear_participant_dates(cassandra, dates)
+        cassandra.clear_participant_dates(dates)
         index = cleaned.groupBy("match_date", "match_id").agg(F.count(F.lit(1)).cast("int").alias("participants"))
         cw.publish(index, cassandra, "matches_by_date", ["match_date", "match_id", "participants"])
         published = cw.publish(cleaned, cassandra, "match_participants", names(CLEANED_PARTICIPANTS))
-        cassandra_counts = {d: cw.count_participants(cassandra, dt.date.fromisoformat(d)) for d in lake_counts}
+        cassandra_counts = {d: cassandra.count_participants(dt.date.fromisoformat(d)) for d in lake_counts}
         reconciliation = _reconcile("cassandra_matches_lake", lake_counts, cassandra_counts)
     else:
         reconciliation = AssetCheckResult(check_name="cassandra_matches_lake", passed=False, severity=AssetCheckSeverity.ERROR,
@@ -217,9 +217,9 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
     published = 0
     if contract.passed and not sums_match:
         dates = run_dates.days()
-        cw.clear_stat_dates(cassandra, table.name, dates)
+        cassandra.clear_stat_dates(table.name, dates)
         published = cw.publish(stats, cassandra, table.name, names(table.fields))
-    cassandra_counts = {d: cw.count_stats(cassandra, table.name, dt.date.fromisoformat(d)) for d in lake_counts}
+    cassandra_counts = {d: cassandra.count_stats(table.name, dt.date.fromisoformat(d)) for d in lake_counts}
     latest = max(lake_counts) if lake_counts else None
     preview = []
     if latest:
