@@ -7,7 +7,8 @@ relative imports resolved), without importing anything:
 - `spark_jobs` imports no dagster and nothing of `lol_platform` (the core only);
 - nothing under `lol_platform` imports the tests or the service launcher (`lol_stack`, infra/launcher)
   outside the developer tools (`lol_platform.devtools`);
-- the domains stay apart: ingestion, batch and speed import no other domain's package but what the map allows;
+- the domains stay apart: ingestion, batch, speed, gates, resources and partitions import no other package of
+  lol_platform, nor spark_jobs, but what the map allows;
 - no import cycle between packages (top-level packages, and the packages inside `lol_platform`).
 """
 
@@ -33,14 +34,15 @@ DAGSTER = ("dagster", "dagster_pyspark", "dagster_aws", "dagster_pandera", "dags
 DEVTOOLS = "lol_platform.devtools"
 LAUNCHER = ("lol_stack", "infra")
 
-# Which packages inside lol_platform a domain may import (besides lol_core, spark_jobs and third parties).
-# The domains share resources, partitions and the Pandera gates; batch reads the raw_matches asset it
-# depends on; the code location (definitions) and the developer tools see everything.
+# Which packages inside lol_platform, and whether spark_jobs, each of these may import (lol_core and third
+# parties are open to all of them). The domains share resources, partitions and the Pandera gates; batch
+# reads the raw_matches asset it depends on; only batch and the gates run Spark code. The code location
+# (definitions) and the developer tools see everything. docs/architecture.md shows the same map.
 DOMAIN_MAY_IMPORT = {
     "lol_platform.ingestion": {"lol_platform.resources", "lol_platform.partitions", "lol_platform.gates"},
-    "lol_platform.batch": {"lol_platform.resources", "lol_platform.partitions", "lol_platform.gates", "lol_platform.ingestion"},
+    "lol_platform.batch": {"lol_platform.resources", "lol_platform.partitions", "lol_platform.gates", "lol_platform.ingestion", "spark_jobs"},
     "lol_platform.speed": {"lol_platform.resources", "lol_platform.partitions"},
-    "lol_platform.gates": set(),
+    "lol_platform.gates": {"spark_jobs"},
     "lol_platform.resources": set(),
     "lol_platform.partitions": set(),
 }
@@ -124,7 +126,8 @@ def broken_rules(imports: list[Import]) -> list[str]:
             if within(dst, DEVTOOLS):
                 broken.append(f"lol_platform imports the developer tools: {imp}")
         src_unit, dst_unit = unit_of(src), unit_of(dst)
-        if src_unit in DOMAIN_MAY_IMPORT and dst_unit and dst_unit.startswith("lol_platform.") and dst_unit != src_unit:
+        restricted = dst_unit == "spark_jobs" or (dst_unit or "").startswith("lol_platform.")
+        if src_unit in DOMAIN_MAY_IMPORT and restricted and dst_unit != src_unit:
             if dst_unit not in DOMAIN_MAY_IMPORT[src_unit]:
                 broken.append(f"{src_unit} may not import {dst_unit}: {imp}")
     return broken
@@ -193,6 +196,7 @@ def test_no_import_cycle_between_packages(project_imports):
         ("lol_platform.speed.indexer", "import lol_platform_tests.support.matches", "imports the tests"),
         ("lol_platform.speed.indexer", "from lol_platform.ingestion.landing import build_batch", "may not import lol_platform.ingestion"),
         ("lol_platform.ingestion.sensor", "from ..batch import assets", "may not import lol_platform.batch"),
+        ("lol_platform.resources.lake", "from spark_jobs import lake_io", "may not import spark_jobs"),
     ],
 )
 def test_each_rule_catches_a_bad_import(module, source, expected):
