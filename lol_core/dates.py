@@ -47,11 +47,5 @@ class DateRange:
     def __iter__(self) -> Iterator[dt.date]:
         return iter(self.days())
 
-    def __contains__(self, day: object) -> bool:
-        return isinstance(day, dt.date) and self.start <= day <= self.end
-
-    def __len__(self) -> int:
-        return (self.end - self.start).days + 1
-
     def __str__(self) -> str:
         return f"{self.start}..{self.end}"
