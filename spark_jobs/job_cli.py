@@ -49,5 +49,6 @@ def stats_main(job: StatsJob, doc: str, argv: Sequence[str] | None = None) -> in
     """The whole entry point of a stats job; `doc` is its module docstring (line 3 describes it)."""
     args = parse_args(doc.splitlines()[2], argv)
     run = stats_dates(spark_session(f"lol_{job.name}"), args.lake_root, args.dates, job)
+    run.stats.unpersist()  # written: nothing more reads it (a shared session must not keep its blocks)
     report(job.name, args, {job.name: run.dates})
     return 0
