@@ -36,7 +36,7 @@ unit: install  ## only the tests that need no service
 
 # GENERATOR=0 (or LOL_DEV_GENERATOR=0) leaves the match generator out: run `lol-platform produce` yourself.
 dev: install jars  ## stack + topic/schema/index + generator + stream + dagster dev, supervised; Ctrl-C stops all of it
-	exec env $(if $(GENERATOR),LOL_DEV_GENERATOR=$(GENERATOR)) $(BIN)/python -m lol_platform.dev
+	exec env $(if $(GENERATOR),LOL_DEV_GENERATOR=$(GENERATOR)) $(BIN)/python -m lol_platform.devtools.dev
 
 stack-up: install jars
 	$(BIN)/lol-platform stack up

@@ -33,7 +33,7 @@ def _median_time(fn, repeats: int) -> float:
 
 
 def bench_generator(results: dict) -> None:
-    from lol_platform.generator import MatchGenerator, encode
+    from lol_platform.devtools.generator import MatchGenerator, encode
 
     n = 5_000
     gen_s = _median_time(lambda: list(MatchGenerator(seed=1, start_date=dt.date(2026, 1, 1)).matches(n)), 5)
@@ -43,8 +43,9 @@ def bench_generator(results: dict) -> None:
 
 
 def bench_contract(results: dict) -> None:
-    from lol_platform.generator import MatchGenerator, encode
-    from lol_platform.ingest.landing import KafkaMessage, build_batch
+    from lol_platform.devtools.generator import MatchGenerator, encode
+    from lol_platform.ingestion.landing import build_batch
+    from lol_platform.resources.kafka import KafkaMessage
 
     payloads = [encode(m) for m in MatchGenerator(seed=2, start_date=dt.date(2026, 1, 1)).matches(5_000)]
     messages = [KafkaMessage("bench", 0, i, p) for i, p in enumerate(payloads)]
@@ -66,10 +67,10 @@ def _produce(kafka, payloads: list[bytes]) -> None:
 
 def bench_ingestion(results: dict) -> None:
     """Kafka -> HDFS through the sensor's own tick function: rows landed per second."""
-    from lol_platform.generator import MatchGenerator, encode
+    from lol_platform.devtools.generator import MatchGenerator, encode
+    from lol_platform.ingestion.sensor import IngestSettings
+    from lol_platform.ingestion.sensor import ingest_tick
     from lol_platform.resources import KafkaResource, LakeResource
-    from lol_platform.sensors import IngestSettings
-    from lol_platform.sensors.kafka_ingest import ingest_tick
 
     kafka = KafkaResource(topic=f"bench_ingest_{uuid.uuid4().hex[:6]}")
     kafka.ensure_topic()
@@ -96,7 +97,7 @@ def bench_ingestion(results: dict) -> None:
 
 def bench_stream_latency(results: dict) -> None:
     """Produce-to-searchable: from produce() to the document answering a search, while the stream runs."""
-    from lol_platform.generator import MatchGenerator, encode
+    from lol_platform.devtools.generator import MatchGenerator, encode
     from lol_platform.resources import ElasticsearchResource, KafkaResource
     from lol_platform.speed.indexer import StreamConfig, StreamIndexer
 
@@ -140,7 +141,7 @@ def bench_stream_latency(results: dict) -> None:
 
 def bench_batch(results: dict) -> None:
     """Spark batch chain: one 3-day backfill as one run, against three single-date runs."""
-    from lol_platform.generator import MatchGenerator, encode
+    from lol_platform.devtools.generator import MatchGenerator, encode
     from lol_platform.resources import CassandraResource, LakeResource
     from lol_platform_tests.integration.batch_support import land, run_batch
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from lol_platform.schemas import CHAMPION_STATS, POSITION_STATS
-from spark_jobs.contract import conform
+from lol_core.schemas import CHAMPION_STATS, POSITION_STATS
+from spark_jobs.schema_conform import conform
 
 
 def _stat_date() -> Column:

@@ -7,30 +7,19 @@ replacing those dates; prints the other dates that now hold a superseded copy of
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-if not __package__:
-    # Run as a file by spark-submit: its folder leads sys.path (where io.py would shadow the standard
-    # library's io) and the repository root is missing. Put the root there instead.
-    sys.path[0] = str(Path(__file__).resolve().parent.parent)
-
-from spark_jobs import io  # noqa: E402
-from spark_jobs.cleaning import clean_participants  # noqa: E402
-from spark_jobs.job_cli import parse_args, report, spark_session  # noqa: E402
+from spark_jobs.job_cli import parse_args, report, spark_session
+from spark_jobs.jobs import clean_dates
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(__doc__.splitlines()[2], argv)
-    spark = spark_session("lol_clean_participants")
-    elsewhere = io.read_match_versions_elsewhere(spark, args.lake_root, args.start, args.end)
-    result = clean_participants(io.read_raw(spark, args.lake_root, args.start, args.end), versions_elsewhere=elsewhere)
-    cleaned = io.write_cleaned(result.cleaned, args.lake_root, args.start, args.end)
-    quarantined = io.write_quarantine(result.quarantine, args.lake_root, args.start, args.end)
+    run = clean_dates(spark_session("lol_clean_participants"), args.lake_root, args.dates)
     # Dates whose copy of a match a copy in this range supersedes: re-run them (the platform's sensor does).
-    stale = sorted({row.match_date for row in io.find_superseded(spark, args.lake_root, args.start, args.end).collect()})
-    report("clean_participants", args, {"cleaned": cleaned, "quarantine": quarantined, "superseded (re-run these dates)": stale})
+    stale = sorted({row.match_date for row in run.superseded.collect()})
+    report("clean_participants", args, {"cleaned": run.cleaned_dates, "quarantine": run.quarantine_dates,
+                                        "superseded (re-run these dates)": stale})  # fmt: skip
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,8 +23,8 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lol_platform.features import FEATURE_INPUTS, SparkOps, feature_columns
-from lol_platform.schemas import (
+from lol_core.features import FEATURE_INPUTS, SparkOps, feature_columns
+from lol_core.schemas import (
     CLEANED_PARTICIPANTS,
     FEATURE_FIELDS,
     MATCH_FIELDS,
@@ -33,15 +33,15 @@ from lol_platform.schemas import (
     RAW_PARTICIPANTS,
     Field,
 )
-from lol_platform.rules import reason, rule_id
-from spark_jobs.contract import castable_type, conform
+from lol_core.rules import reason, rule_id
 from spark_jobs.rule_checks import value_violations
+from spark_jobs.schema_conform import castable_type, conform
 
 STAGE = "clean"
 DUPLICATE_REASON = "match.duplicate"
 PARTICIPANTS_PER_TEAM = PARTICIPANTS_PER_MATCH // 2
 
-# Optional input column: the date of the raw lake partition a row was read from (spark_jobs.io.read_raw adds
+# Optional input column: the date of the raw lake partition a row was read from (spark_jobs.lake_io.read_raw adds
 # it). When present it is the quarantine partition of the row, and a row whose match_date differs is
 # quarantined: writing it would replace a cleaned partition outside the job's date range.
 RAW_PARTITION_DATE = "_raw_partition_date"
@@ -169,7 +169,7 @@ def _field_reason(raw: DataFrame, field: Field, typed: Column) -> Column:
 
 
 def _value_checks(field: Field, value: Column) -> list[tuple[Column, Column]]:
-    """The Field's value rules (lol_platform.rules, rendered by spark_jobs.rule_checks) as (broken?, reason)."""
+    """The Field's value rules (lol_core.rules, rendered by spark_jobs.rule_checks) as (broken?, reason)."""
     return [(broken, F.lit(rule)) for broken, rule in value_violations(field, value)]
 
 

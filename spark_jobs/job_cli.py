@@ -1,4 +1,4 @@
-"""What the three spark-submit jobs share: their arguments and their session."""
+"""What the three spark-submit jobs share: their arguments, their session, their report."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
-from spark_jobs import io
+from lol_core.dates import DateRange
+from spark_jobs import lake_io
+from spark_jobs.jobs import StatsJob, stats_dates
 
 
 @dataclass(frozen=True)
 class JobArgs:
-    start: dt.date
-    end: dt.date
+    dates: DateRange
     lake_root: str
 
 
@@ -28,17 +29,26 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> JobArgs:
     end = args.end_date or args.date
     if end < args.date:
         parser.error(f"--end-date {end} is before --date {args.date}")
-    return JobArgs(start=args.date, end=end, lake_root=args.lake_root)
+    return JobArgs(dates=DateRange(args.date, end), lake_root=args.lake_root)
 
 
 def spark_session(app_name: str) -> SparkSession:
     # getOrCreate(): spark-submit's --master (or an existing session) decides where the job runs.
     # locality.wait 0: in local mode a task waiting for an HDFS datanode's host would never be offered again.
     builder = SparkSession.builder.appName(app_name).config("spark.locality.wait", "0s")
-    return io.configure(builder.getOrCreate())
+    return lake_io.configure(builder.getOrCreate())
 
 
 def report(job: str, args: JobArgs, outputs: dict[str, list[dt.date]]) -> None:
     for table, dates in outputs.items():
         shown = ", ".join(day.isoformat() for day in dates) or "none"
-        print(f"{job} {args.start}..{args.end}: {table} has rows for {shown}")
+        print(f"{job} {args.dates}: {table} has rows for {shown}")
+
+
+def stats_main(job: StatsJob, doc: str, argv: Sequence[str] | None = None) -> int:
+    """The whole entry point of a stats job; `doc` is its module docstring (line 3 describes it)."""
+    args = parse_args(doc.splitlines()[2], argv)
+    run = stats_dates(spark_session(f"lol_{job.name}"), args.lake_root, args.dates, job)
+    run.stats.unpersist()  # written: nothing more reads it (a shared session must not keep its blocks)
+    report(job.name, args, {job.name: run.dates})
+    return 0

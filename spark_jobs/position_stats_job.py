@@ -6,25 +6,13 @@ Cleaned participants of the date range -> daily position stats, replacing those 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-if not __package__:
-    # Run as a file by spark-submit: its folder leads sys.path (where io.py would shadow the standard
-    # library's io) and the repository root is missing. Put the root there instead.
-    sys.path[0] = str(Path(__file__).resolve().parent.parent)
-
-from spark_jobs import io  # noqa: E402
-from spark_jobs.aggregates import position_stats  # noqa: E402
-from spark_jobs.job_cli import parse_args, report, spark_session  # noqa: E402
+from spark_jobs.job_cli import stats_main
+from spark_jobs.jobs import POSITION_STATS
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(__doc__.splitlines()[2], argv)
-    spark = spark_session("lol_position_stats")
-    stats = position_stats(io.read_cleaned(spark, args.lake_root, args.start, args.end))
-    written = io.write_position_stats(stats, args.lake_root, args.start, args.end)
-    report("position_stats", args, {"position_stats": written})
-    return 0
+    return stats_main(POSITION_STATS, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The rulebook (lol_platform.rules) rendered as Spark column expressions.
+"""The rulebook (lol_core.rules) rendered as Spark column expressions.
 
 Cleaning uses them to give each rejected row its reason, and the Pandera gates use them to count the
 failing rows of each rule, so a rule has one name and one meaning on Spark as at the door.
@@ -9,8 +9,8 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from lol_platform.rules import rule_id
-from lol_platform.schemas import Field
+from lol_core.rules import rule_id
+from lol_core.schemas import Field
 
 
 def value_violations(field: Field, value: Column) -> list[tuple[Column, str]]:

@@ -65,6 +65,3 @@ class Stack:
 
     def status(self) -> list[dict]:
         return [svc.status() for svc in self.services]
-
-    def all_up(self) -> bool:
-        return all(s["state"] == "up" for s in self.status())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -33,13 +34,16 @@ class CassandraResource(ConfigurableResource):
     def address(self) -> str:
         return f"{self.hosts}:{self.port}"
 
+    def contact_points(self) -> tuple[str, ...]:
+        return tuple(h.strip() for h in self.hosts.split(",") if h.strip())
+
     def session(self):
         """A connected session (created once), with the keyspace and tables in place."""
         if self._session is None:
             from cassandra.cluster import Cluster, NoHostAvailable
 
             cluster = Cluster(
-                [h.strip() for h in self.hosts.split(",")],
+                list(self.contact_points()),
                 port=self.port,
                 connect_timeout=self.connect_timeout_s,
                 protocol_version=5,
@@ -68,3 +72,45 @@ class CassandraResource(ConfigurableResource):
 
     def teardown_after_execution(self, context) -> None:
         self.close()
+
+    # -- per-date replace: clear a run's dates before writing, count a date's rows
+
+    def clear_stat_dates(self, table: str, dates: list[dt.date]) -> None:
+        """Stats tables are partitioned by stat_date: a date is one partition delete."""
+        session = self.session()
+        delete = session.prepare(f"DELETE FROM {self.keyspace}.{table} WHERE stat_date = ?")
+        for day in dates:
+            session.execute(delete, [day])
+
+    def clear_participant_dates(self, dates: list[dt.date]) -> int:
+        """match_participants is partitioned by (match_date, match_id): find a date's matches through
+        matches_by_date, delete each match partition, then the index. Returns matches removed."""
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        session = self.session()
+        ks = self.keyspace
+        select = session.prepare(f"SELECT match_id FROM {ks}.matches_by_date WHERE match_date = ?")
+        delete_match = session.prepare(f"DELETE FROM {ks}.match_participants WHERE match_date = ? AND match_id = ?")
+        delete_index = session.prepare(f"DELETE FROM {ks}.matches_by_date WHERE match_date = ?")
+        removed = 0
+        for day in dates:
+            match_ids = [r.match_id for r in session.execute(select, [day])]
+            execute_concurrent_with_args(session, delete_match, [(day, m) for m in match_ids], concurrency=64, raise_on_first_error=True)
+            session.execute(delete_index, [day])
+            removed += len(match_ids)
+        return removed
+
+    def count_participants(self, day: dt.date) -> int:
+        """Rows of match_participants for a date, counted match by match through matches_by_date."""
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        session = self.session()
+        ks = self.keyspace
+        match_ids = [r.match_id for r in session.execute(f"SELECT match_id FROM {ks}.matches_by_date WHERE match_date = %s", [day])]
+        count = session.prepare(f"SELECT COUNT(*) FROM {ks}.match_participants WHERE match_date = ? AND match_id = ?")
+        results = execute_concurrent_with_args(session, count, [(day, m) for m in match_ids], concurrency=64, raise_on_first_error=True)
+        return sum(result.result_or_exc.one()[0] for result in results)
+
+    def count_stats(self, table: str, day: dt.date) -> int:
+        return self.session().execute(f"SELECT COUNT(*) FROM {self.keyspace}.{table} WHERE stat_date = %s", [day]).one()[0]
+

@@ -8,17 +8,15 @@ from collections.abc import Mapping
 
 from dagster_pyspark import LazyPySparkResource
 
+from lol_core.lake_paths import SPARK_LAKE_SETTINGS
+
 SPARK_DEFAULTS = {
     "spark.master": "local[*]",
     "spark.app.name": "lol_platform",
     "spark.driver.memory": "1g",
-    "spark.sql.session.timeZone": "UTC",
     "spark.sql.shuffle.partitions": "8",
-    # Spark 4 writes INT96 unless told; every other reader of the lake wants micros.
-    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-    "spark.sql.parquet.compression.codec": "snappy",
-    # A date-range write replaces exactly the dates it carries.
-    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    # UTC, micros timestamps, snappy, dynamic partition overwrite: what every lake write relies on.
+    **SPARK_LAKE_SETTINGS,
     "spark.ui.showConsoleProgress": "false",
     # Local mode revives task offers only when a task finishes: a task waiting for locality to an HDFS
     # datanode host (127.0.0.1) that the local executor's hostname never matches would wait forever.

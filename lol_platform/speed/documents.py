@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lol_platform.features import FEATURE_INPUTS, NumpyOps, feature_columns
-from lol_platform.ingest.contract import ContractViolation, parse_match, quarantine_text
-from lol_platform.ingest.landing import KafkaMessage
-from lol_platform.schemas import FEATURE_FIELDS, STREAM_DOCUMENT, names
+from lol_core.door import ContractViolation, parse_match, quarantine_text
+from lol_core.features import FEATURE_INPUTS, NumpyOps, feature_columns
+from lol_core.schemas import FEATURE_FIELDS, STREAM_DOCUMENT, names
+from lol_platform.resources.kafka import KafkaMessage
 
 _DOC_FIELDS = names(STREAM_DOCUMENT)
 _FEATURES = names(FEATURE_FIELDS)

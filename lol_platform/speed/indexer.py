@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from lol_platform.ingest.landing import KafkaMessage
 from lol_platform.partitions import date_window
 from lol_platform.resources.elasticsearch import ElasticsearchResource
 from lol_platform.resources.errors import ServiceUnavailable
-from lol_platform.resources.kafka import KafkaResource
+from lol_platform.resources.kafka import KafkaMessage, KafkaResource, next_offsets
 from lol_platform.speed.documents import DocumentBatch, build_documents
 
 STREAM_GROUP = "lol-platform-stream"
@@ -110,7 +109,7 @@ class StreamIndexer:
             stats = StreamStats(messages=len(messages), documents=len(batch.documents), quarantined=len(batch.quarantined),
                                 batches=1, retries=retries, latencies_ms=[acked_ms - created for created in batch.created_ms])  # fmt: skip
             self._pending_stats.add(stats)
-            for partition, offset in self._next_offsets(messages).items():
+            for partition, offset in next_offsets(messages).items():
                 self._uncommitted[partition] = max(self._uncommitted.get(partition, 0), offset)
         self._unacked = None
         if not self._uncommitted:
@@ -135,8 +134,7 @@ class StreamIndexer:
                 if err.code() != KafkaError._PARTITION_EOF:
                     errors.append(err)
                 continue
-            ts_type, ts = msg.timestamp()
-            out.append(KafkaMessage(msg.topic(), msg.partition(), msg.offset(), msg.value(), ts if ts_type else None))
+            out.append(KafkaMessage.from_record(msg))
         if errors and (not out or any(e.fatal() for e in errors)):
             raise ServiceUnavailable("Kafka", self.kafka.bootstrap_servers, "; ".join(e.str() for e in errors[:3]), "LOL_KAFKA_BOOTSTRAP")
         if errors:  # the messages read alongside are kept: the consumer's position is already past them
@@ -153,13 +151,6 @@ class StreamIndexer:
                 self.log(f"offsets not committed, partitions were reassigned: {exc.args[0].str()}")
                 return
             raise ServiceUnavailable("Kafka", self.kafka.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP") from exc
-
-    @staticmethod
-    def _next_offsets(messages: list[KafkaMessage]) -> dict[int, int]:
-        offsets: dict[int, int] = {}
-        for m in messages:
-            offsets[m.partition] = max(offsets.get(m.partition, 0), m.offset + 1)
-        return offsets
 
     def _index_until_acknowledged(self, batch: DocumentBatch) -> int:
         """Bulk-index documents and quarantine records; retry the whole batch with backoff on failure."""

@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 @dataclass
 class DevFlow:
-    """A running `python -m lol_platform.dev`, and what the tests need to observe it."""
+    """A running `python -m lol_platform.devtools.dev`, and what the tests need to observe it."""
 
     home: Path
     port: int
@@ -123,7 +123,7 @@ class DevFlow:
             "LOL_E2E_TOKEN": self.token,
             "PYTHONUNBUFFERED": "1",
         }
-        cmd = [sys.executable, "-m", "lol_platform.dev", "--port", str(self.port),
+        cmd = [sys.executable, "-m", "lol_platform.devtools.dev", "--port", str(self.port),
                "--rate", "20", "--days", "2", "--seed", str(self.seed)]  # fmt: skip
         out = open(self.home / "dev.out", "wb")
         self.started_at = time.monotonic()
@@ -182,15 +182,14 @@ def _skip_batch_backlog(offsets: dict[int, int]) -> None:
     raw contract rightly rejects as duplicates. Committed offsets are only the fallback and a mirror of
     each instance's cursor (the cursor is what an instance resumes from), so moving them costs no one data.
     """
-    from lol_platform.ingest.consumer import commit_offsets
     from lol_platform.resources import KafkaResource
 
-    commit_offsets(KafkaResource(), BATCH_GROUP, offsets)
+    KafkaResource().commit(BATCH_GROUP, offsets)
 
 
 @pytest.fixture(scope="module")
 def dev_flow(service_stack, tmp_path_factory):
-    """`python -m lol_platform.dev --rate 20 --days 2` on a free port, a temporary DAGSTER_HOME and its own lake
+    """`python -m lol_platform.devtools.dev --rate 20 --days 2` on a free port, a temporary DAGSTER_HOME and its own lake
     root under hdfs:///e2e/, with the shared stack (LOL_KEEP_STACK=1). Stopped, and checked for leftovers, at the end."""
     from lol_platform.resources import LakeResource
 

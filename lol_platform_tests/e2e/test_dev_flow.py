@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lol_platform.generator import MatchGenerator
+from lol_platform.devtools.generator import MatchGenerator
 
 pytestmark = pytest.mark.stack
 
@@ -322,7 +322,7 @@ def test_sigterm_stops_the_flow_and_everything_it_started(dev_flow):
     flow = dev_flow
     running = flow.processes()
     commands = "\n".join(running.values())
-    for part in ["lol_platform.dev", "lol-platform produce", "lol-platform stream", "dagster dev",
+    for part in ["lol_platform.devtools.dev", "lol-platform produce", "lol-platform stream", "dagster dev",
                  "dagster_webserver", "dagster._daemon", "dagster code-server"]:  # fmt: skip
         assert part in commands, f"{part!r} is not among the flow's processes:\n{commands}"
 

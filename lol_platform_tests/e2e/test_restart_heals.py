@@ -42,8 +42,8 @@ import os
 from dagster import Definitions
 
 from lol_platform import definitions as _platform
+from lol_platform.ingestion.sensor import IngestSettings
 from lol_platform.resources import KafkaResource
-from lol_platform.sensors import IngestSettings
 
 TOPIC, GROUP = __TOPIC__, __GROUP__
 defs = Definitions(
@@ -132,10 +132,9 @@ def _land_while_down(flow: RestartFlow, date: dt.date) -> int:
     does, into the (stopped) instance. Returns the storage id of the raw_matches materialization."""
     from dagster import AssetKey
 
-    from lol_platform.generator import MatchGenerator, encode
-    from lol_platform.ingest.consumer import commit_offsets
+    from lol_platform.devtools.generator import MatchGenerator, encode
+    from lol_platform.ingestion.sensor import IngestSettings, _materialization, ingest_tick
     from lol_platform.resources import KafkaResource, LakeResource
-    from lol_platform.sensors.kafka_ingest import IngestSettings, _materialization, ingest_tick
 
     kafka = KafkaResource(bootstrap_servers=os.environ.get("LOL_KAFKA_BOOTSTRAP", "127.0.0.1:9092"), topic=flow.topic)
     producer = kafka.producer()
@@ -150,7 +149,7 @@ def _land_while_down(flow: RestartFlow, date: dt.date) -> int:
     assert report is not None, "nothing landed"
     assert {part.date for part in report.partitions.values()} == {date}, report.partitions
     events = [_materialization(lake, part, report, poll) for part in report.partitions.values()]
-    commit_offsets(kafka, flow.group, offsets)  # the restarted sensor must not land them again
+    kafka.commit(flow.group, offsets)  # the restarted sensor must not land them again
     with _instance(flow) as instance:
         for event in events:
             instance.report_runless_asset_event(event)

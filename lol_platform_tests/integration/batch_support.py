@@ -6,10 +6,11 @@ import datetime as dt
 
 from dagster import AssetSelection, DagsterInstance, materialize
 
-from lol_platform.assets.batch import champion_stats, cleaned_participants, position_stats
-from lol_platform.assets.ingestion import raw_matches, raw_matches_contract
-from lol_platform.ingest.landing import KafkaMessage, build_batch, land_batch
+from lol_platform.batch.assets import champion_stats, cleaned_participants, position_stats
+from lol_platform.ingestion.assets import raw_matches, raw_matches_contract
+from lol_platform.ingestion.landing import build_batch, land_batch
 from lol_platform.resources import CassandraResource, LakeResource, spark_resource
+from lol_platform.resources.kafka import KafkaMessage
 
 BATCH_ASSETS = [raw_matches, raw_matches_contract, cleaned_participants, champion_stats, position_stats]
 # What an automation or backfill run executes: the raw gate, then the Spark chain with its own checks.

@@ -7,8 +7,7 @@ import datetime as dt
 import pytest
 from dagster import AssetSelection
 
-from lol_platform.generator import MatchGenerator, encode
-from lol_platform.publish.cassandra_writer import count_participants
+from lol_platform.devtools.generator import MatchGenerator, encode
 from lol_platform_tests.integration.batch_support import cassandra_rows, lake_rows, land, run_batch
 from lol_platform_tests.support.matches import encode as encode_doc
 from lol_platform_tests.support.matches import make_match
@@ -53,7 +52,7 @@ def test_one_partition_end_to_end_gives_the_exact_expected_stats(hdfs_lake, cass
     ]
     assert _stat(served, "champion_name", "Champ1")["avg_gpm"] == pytest.approx(champ1["avg_gpm"])
     assert _stat(cassandra_rows(cassandra, "position_stats", [day]), "position", "TOP")["win_rate"] == 50.0
-    assert count_participants(cassandra, day) == 20
+    assert cassandra.count_participants(day) == 20
     # The queries the platform's users run answer with this data.
     session = cassandra.session()
     assert session.execute("SELECT COUNT(*) FROM lol_data.match_participants").one()[0] >= 20
@@ -102,18 +101,18 @@ def test_rerunning_a_date_changes_nothing_in_the_lake_or_cassandra(hdfs_lake, ca
     land(hdfs_lake, _generated(day, 1, 20, seed=21))
     assert run_batch(hdfs_lake, cassandra, day).success
     first = (lake_rows(spark, hdfs_lake, "lol_champion_stats", "stat_date", day, day), cassandra_rows(cassandra, "champion_stats", [day]),
-             count_participants(cassandra, day))  # fmt: skip
+             cassandra.count_participants(day))  # fmt: skip
     assert run_batch(hdfs_lake, cassandra, day).success
     again = (lake_rows(spark, hdfs_lake, "lol_champion_stats", "stat_date", day, day), cassandra_rows(cassandra, "champion_stats", [day]),
-             count_participants(cassandra, day))  # fmt: skip
+             cassandra.count_participants(day))  # fmt: skip
     assert again == first and first[2] == 200
 
 
 def test_bad_rows_are_quarantined_with_reasons_and_a_contract_violation_stops_downstream(hdfs_lake, cassandra, spark):
     import pyarrow as pa
 
-    from lol_platform.ingest.contract import parse_match
-    from lol_platform.ingest.landing import RAW_SCHEMA
+    from lol_core.door import parse_match
+    from lol_platform.ingestion.landing import RAW_SCHEMA
 
     day = dt.date(2025, 6, 1)
     at = dt.datetime.combine(day, dt.time(9), UTC)

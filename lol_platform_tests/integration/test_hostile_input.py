@@ -16,12 +16,12 @@ import pytest
 from confluent_kafka.admin import ConfigResource
 from hypothesis import HealthCheck, given, settings
 
-from lol_platform.ingest.contract import ContractViolation, parse_match
-from lol_platform.ingest.landing import quarantine_dir, raw_partition_dir
+from lol_core.door import ContractViolation, parse_match
+from lol_core.lake_paths import quarantine_dir, raw_partition_dir
+from lol_core.rules import rule_of
+from lol_platform.ingestion.sensor import IngestSettings
+from lol_platform.ingestion.sensor import ingest_tick
 from lol_platform.partitions import date_window
-from lol_platform.rules import rule_of
-from lol_platform.sensors import IngestSettings
-from lol_platform.sensors.kafka_ingest import ingest_tick
 from lol_platform.speed.indexer import StreamConfig, StreamIndexer
 from lol_platform_tests.integration.batch_support import run_batch
 from lol_platform_tests.support.fuzz import mutated_messages

@@ -8,10 +8,10 @@ from collections import Counter
 import pytest
 from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context
 
-from lol_platform.generator import MatchGenerator, encode, key
-from lol_platform.ingest.landing import raw_partition_dir
+from lol_core.lake_paths import raw_partition_dir
+from lol_platform.devtools.generator import MatchGenerator, encode, key
+from lol_platform.ingestion.sensor import IngestSettings, kafka_match_sensor
 from lol_platform.resources import KafkaResource, LakeResource, ServiceUnavailable
-from lol_platform.sensors import IngestSettings, kafka_match_sensor
 from lol_platform_tests.support.matches import encode as encode_doc
 from lol_platform_tests.support.matches import make_match, malformed_messages, sendable_on_default_topic
 
@@ -82,12 +82,11 @@ def test_n_matches_over_several_days_land_as_exactly_ten_n_rows_in_their_date_pa
 def test_a_tick_that_fails_after_writing_files_leaves_the_cursor_and_the_retry_adds_no_duplicates(kafka, hdfs_lake, monkeypatch):
     matches = _generated(30, seed=5, days=2, late_share=0)
     _produce(kafka, [(key(m), encode(m)) for m in matches])
-    import lol_platform.sensors.kafka_ingest as module
 
     def fail_before_cursor(*args, **kwargs):
         raise RuntimeError("simulated crash after the files were written")
 
-    monkeypatch.setattr(module, "commit_offsets", fail_before_cursor)
+    monkeypatch.setattr(KafkaResource, "commit", fail_before_cursor)
     with pytest.raises(Exception, match="simulated crash"):
         _tick(kafka, hdfs_lake, None, IngestSettings(max_messages=1000, max_seconds=10))
     dates = [START, START + dt.timedelta(days=1)]

@@ -9,9 +9,9 @@ import uuid
 import pytest
 from dagster import AssetSelection, DagsterInstance, SensorResult, build_sensor_context, materialize
 
-from lol_platform.sensors import IngestSettings
-from lol_platform.sensors.kafka_ingest import ingest_tick
-from lol_platform.sensors.superseded import TRIGGER_TAG, superseded_dates_sensor
+from lol_platform.batch.superseded import TRIGGER_TAG, superseded_dates_sensor
+from lol_platform.ingestion.sensor import IngestSettings
+from lol_platform.ingestion.sensor import ingest_tick
 from lol_platform.speed.documents import build_documents
 from lol_platform.speed.indexer import StreamConfig, StreamIndexer
 from lol_platform_tests.integration.batch_support import BATCH_ASSETS, resources, run_batch

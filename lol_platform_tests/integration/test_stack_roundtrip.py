@@ -8,7 +8,7 @@ import uuid
 import pyarrow as pa
 import pytest
 
-from lol_platform.schemas import CHAMPION_STATS, arrow_schema
+from lol_core.schemas import CHAMPION_STATS, arrow_schema
 
 pytestmark = pytest.mark.stack
 

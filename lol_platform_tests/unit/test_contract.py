@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from lol_platform.ingest.contract import ContractViolation, parse_match
-from lol_platform.rules import rulebook
-from lol_platform.schemas import RAW_PARTICIPANTS, LINEAGE_FIELDS, names
+from lol_core.door import ContractViolation, parse_match
+from lol_core.rules import rulebook
+from lol_core.schemas import RAW_PARTICIPANTS, LINEAGE_FIELDS, names
 from lol_platform_tests.support.matches import encode, make_match, malformed_messages
 
 
@@ -56,7 +56,7 @@ def test_an_empty_message_is_rejected():
 def test_docs_rulebook_lists_every_rule_of_the_door():
     from pathlib import Path
 
-    from lol_platform.rules import rulebook_markdown
+    from lol_core.rules import rulebook_markdown
 
     assert Path(__file__).parents[2].joinpath("docs/rulebook.md").read_text() == rulebook_markdown(RAW_PARTICIPANTS), (
         "docs/rulebook.md is stale: regenerate it with rulebook_markdown(RAW_PARTICIPANTS)"

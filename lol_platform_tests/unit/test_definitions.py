@@ -39,5 +39,12 @@ def test_the_asset_graph_and_its_gates():
 
 def test_sensors_start_running():
     sensors = {s.name: s for s in defs.sensors}
-    assert sensors["kafka_match_sensor"].default_status == DefaultSensorStatus.RUNNING
-    assert any(s.default_status == DefaultSensorStatus.RUNNING for n, s in sensors.items() if n != "kafka_match_sensor")
+    assert set(sensors) == {"kafka_match_sensor", "lol_automation_sensor", "healing_sensor", "superseded_dates_sensor"}
+    # A fresh DAGSTER_HOME (make dev, CI) runs the platform with no manual step: no sensor starts STOPPED.
+    assert [name for name, s in sensors.items() if s.default_status != DefaultSensorStatus.RUNNING] == []
+    # The running automation sensor is the one that evaluates every materializable asset's and every check's
+    # condition (Dagster's implicit default sensor, which starts STOPPED, is left with nothing).
+    graph = defs.resolve_asset_graph()
+    selection = sensors["lol_automation_sensor"].asset_selection
+    assert selection.resolve(graph) == set(graph.materializable_asset_keys)
+    assert selection.resolve_checks(graph) == set(graph.asset_check_keys)

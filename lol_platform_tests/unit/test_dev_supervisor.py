@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from lol_platform.dev import RestartPolicy, Supervisor, backoff_s, describe_exit, failures_after_exit, parse_args
+from lol_platform.devtools.dev import RestartPolicy, Supervisor, backoff_s, describe_exit, failures_after_exit, parse_args
 
 
 def test_backoff_starts_at_one_second_doubles_and_is_capped_at_sixty():

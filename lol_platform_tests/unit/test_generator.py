@@ -13,7 +13,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from lol_platform.generator import (
+from lol_core.rules import check_value
+from lol_core.schemas import PARTICIPANT_FIELDS, POSITIONS, TEAM_IDS
+from lol_platform.devtools.generator import (
     CHAMPION_STRENGTH,
     CHAMPIONS,
     DAY_MS,
@@ -21,7 +23,6 @@ from lol_platform.generator import (
     encode,
     key,
 )
-from lol_platform.schemas import POSITIONS, TEAM_IDS
 
 START = dt.date(2024, 11, 20)
 DAYS = 3
@@ -321,7 +322,7 @@ def test_same_seed_same_documents_different_seed_different(matches):
 def test_same_documents_in_another_process():
     """No salted hash() or global state: a fresh interpreter with another hash seed gives the same bytes."""
     code = (
-        "import datetime, hashlib; from lol_platform.generator import MatchGenerator, encode; "
+        "import datetime, hashlib; from lol_platform.devtools.generator import MatchGenerator, encode; "
         "g = MatchGenerator(5, start_date=datetime.date(2024, 11, 20)); "
         "print(hashlib.sha256(b''.join(encode(m) for m in g.matches(50))).hexdigest())"
     )
@@ -346,6 +347,10 @@ def test_real_champion_names_and_ids():
                 "MissFortune": 21, "Kaisa": 145, "Chogath": 31, "KSante": 897}
     assert {name: table[name] for name in expected} == expected
     assert all(re.fullmatch(r"[A-Za-z]+", name) for name in table)  # Riot's spelling: no spaces or quotes
+    # Every entry is a value the door accepts (the rulebook's champion_id and champion_name rules).
+    fields = {f.name: f for f in PARTICIPANT_FIELDS}
+    broken = [check_value(fields["champion_id"], cid, name) or check_value(fields["champion_name"], name, name) for cid, name in CHAMPIONS]
+    assert [b for b in broken if b is not None] == []
 
 
 def test_documents_use_the_table(matches):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import yaml
 
-from lol_platform import schemas
+from lol_core import schemas
 from lol_platform.resources import CassandraResource, ElasticsearchResource, KafkaResource, LakeResource
 from lol_platform.resources.cassandra import cql_statements
 from lol_stack import StackConfig
@@ -62,6 +63,19 @@ def test_es_template_maps_every_stream_field_with_an_explicit_type():
     assert props["game_creation"]["type"] == "date"
 
 
+def _pom_version(service: str, artifact: str) -> str:
+    """The version infra/poms/<service>/pom.xml resolves for an artifact (Maven properties substituted)."""
+    root = ET.parse(INFRA / "poms" / service / "pom.xml").getroot()
+    ns = {"m": root.tag.split("}")[0].strip("{")} if root.tag.startswith("{") else {"m": ""}
+    q = (lambda tag: f"m:{tag}") if ns["m"] else (lambda tag: tag)
+    properties = {child.tag.split("}")[-1]: child.text for child in root.findall(q("properties") + "/*", ns)}
+    for dep in root.iter(f"{{{ns['m']}}}dependency" if ns["m"] else "dependency"):
+        if dep.find(q("artifactId"), ns).text == artifact:
+            version = dep.find(q("version"), ns).text
+            return re.sub(r"\$\{([^}]+)\}", lambda m: properties[m.group(1)], version)
+    raise AssertionError(f"{artifact} is not a dependency of infra/poms/{service}/pom.xml")
+
+
 def test_compose_file_parses_and_publishes_the_resources_default_ports():
     compose = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
     services = compose["services"]
@@ -75,7 +89,12 @@ def test_compose_file_parses_and_publishes_the_resources_default_ports():
     assert CassandraResource().port == config.cassandra_port in published
     assert ElasticsearchResource().url == f"http://127.0.0.1:{config.elasticsearch_port}" and config.elasticsearch_port in published
     assert {"kafka", "namenode", "datanode", "cassandra", "elasticsearch", "kibana", "dagster-webserver", "dagster-daemon"} <= set(services)
-    assert services["elasticsearch"]["image"].endswith(":7.17.29") and services["kibana"]["image"].endswith(":7.17.29")
+    # Docker users run the versions the tests run: each image's tag is the version the launcher's pom resolves.
+    tags = {name: svc["image"].rsplit(":", 1)[1] for name, svc in services.items() if "image" in svc}
+    assert tags["kafka"] == _pom_version("kafka", "kafka_2.13")
+    assert tags["namenode"] == tags["datanode"] == _pom_version("hdfs", "hadoop-hdfs")
+    assert tags["cassandra"] == _pom_version("cassandra", "cassandra-all")
+    assert tags["elasticsearch"] == tags["kibana"] == _pom_version("elasticsearch", "elasticsearch")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
     env = compose["x-dagster-env"]
     assert env["LOL_CASSANDRA_PORT"] == str(config.cassandra_port)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lol_platform import schemas
+from lol_core import schemas
 from lol_platform.resources import ElasticsearchResource
 
 NDJSON = Path(__file__).resolve().parents[2] / "infra" / "kibana" / "saved_objects.ndjson"

@@ -7,9 +7,11 @@ import datetime as dt
 
 import pyarrow.parquet as pq
 
-from lol_platform.ingest.landing import KafkaMessage, build_batch, land_batch, raw_partition_dir
+from lol_core.lake_paths import raw_partition_dir
+from lol_core.rules import rule_of
+from lol_platform.ingestion.landing import build_batch, land_batch
 from lol_platform.resources import LakeResource
-from lol_platform.rules import rule_of
+from lol_platform.resources.kafka import KafkaMessage
 from lol_platform_tests.support.matches import encode, make_match, malformed_messages
 
 NOW = dt.datetime(2026, 1, 10, 8, tzinfo=dt.timezone.utc)

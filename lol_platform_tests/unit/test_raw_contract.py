@@ -6,10 +6,10 @@ import datetime as dt
 
 import pyarrow as pa
 
-from lol_platform.checks.raw_contract import check_raw_partition
-from lol_platform.ingest.contract import parse_match
-from lol_platform.ingest.landing import RAW_SCHEMA
-from lol_platform.schemas import RAW_PARTICIPANTS
+from lol_core.door import parse_match
+from lol_core.schemas import RAW_PARTICIPANTS
+from lol_platform.gates.pandera_raw import check_raw_partition
+from lol_platform.ingestion.landing import RAW_SCHEMA
 from lol_platform_tests.support.matches import encode, make_match
 
 

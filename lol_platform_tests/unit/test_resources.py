@@ -11,7 +11,8 @@ from lol_platform.resources import (
     LakeResource,
     ServiceUnavailable,
 )
-from lol_platform.resources.spark import spark_config
+from lol_core.lake_paths import SPARK_LAKE_SETTINGS
+from lol_platform.resources.spark import SPARK_ENV, spark_config
 
 CLOSED = "127.0.0.1:1"  # nothing listens on port 1
 
@@ -52,6 +53,14 @@ def test_unknown_lake_scheme_says_which_settings_work():
 
 
 def test_spark_master_and_timestamps_are_configuration():
+    # Sessions the platform starts carry every setting the lake code relies on (micros timestamps, snappy,
+    # UTC, dynamic overwrite), the same values spark_jobs.lake_io.configure applies to a spark-submit session.
+    assert SPARK_LAKE_SETTINGS["spark.sql.parquet.outputTimestampType"] == "TIMESTAMP_MICROS"
+    assert spark_config({}).items() >= SPARK_LAKE_SETTINGS.items()
     assert spark_config({})["spark.master"] == "local[*]"
-    assert spark_config({})["spark.sql.parquet.outputTimestampType"] == "TIMESTAMP_MICROS"
-    assert spark_config({"LOL_SPARK_MASTER": "spark://10.0.0.5:7077"})["spark.master"] == "spark://10.0.0.5:7077"
+    # Every documented variable overrides its setting, and only that one.
+    for var, key in SPARK_ENV.items():
+        config = spark_config({var: "from-env"})
+        assert config[key] == "from-env"
+        assert {k: v for k, v in config.items() if k != key} == {k: v for k, v in spark_config({}).items() if k != key}
+    assert spark_config({"LOL_SPARK_MASTER": ""})["spark.master"] == "local[*]"  # empty means unset

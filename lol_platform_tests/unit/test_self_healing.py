@@ -2,7 +2,7 @@
 
 1. The skipped date of issue 9 (item 6), reproduced: a gate run that finishes on one date made Dagster's
    `newly_updated` true on *every* partition of the check, so `since_last_handled()` dropped a date that
-   landed in the same tick, for good. The platform's conditions (lol_platform.automation) keep it.
+   landed in the same tick, for good. The platform's conditions (lol_platform.ingestion.automation, lol_platform.batch.automation) keep it.
 2. The healing sensor's decision (`plan_healing`, pure) and what it reads from an instance (`gather`).
 3. The instance: one Spark run at a time through a concurrency pool that every run of the Spark assets
    carries, run retries, and run monitoring, read from the repository's dagster.yaml.
@@ -34,12 +34,12 @@ from dagster._core.execution.api import create_execution_plan
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
 
-from lol_platform.concurrency import SPARK_POOL, ensure_pool_limits
-from lol_platform.assets.ingestion import raw_matches, raw_matches_contract
+from lol_platform.batch.spark_pool import SPARK_POOL, ensure_pool_limits
 from lol_platform.definitions import defs
+from lol_platform.ingestion.assets import raw_matches, raw_matches_contract
 from lol_platform.partitions import daily_partitions
 from lol_platform.resources.lake import LakeResource
-from lol_platform.sensors.healing import (
+from lol_platform.batch.healing import (
     CHAIN,
     GATE,
     HEALING_TAG,
@@ -335,7 +335,7 @@ def test_gather_reads_landed_dates_runs_in_flight_and_failed_healing_runs():
 
 
 def test_the_sensor_requests_runs_its_target_allows(monkeypatch):
-    import lol_platform.sensors.healing as healing
+    import lol_platform.batch.healing as healing
 
     instance = DagsterInstance.ephemeral()
     _land(instance, "2026-01-01")

@@ -13,8 +13,8 @@ from dagster import (
     build_sensor_context,
 )
 
+from lol_platform.batch.superseded import SUPERSEDED_DATES, TRIGGER_TAG, superseded_dates_sensor
 from lol_platform.definitions import defs
-from lol_platform.sensors.superseded import SUPERSEDED_DATES, TRIGGER_TAG, superseded_dates_sensor
 
 CLEANED = AssetKey("cleaned_participants")
 

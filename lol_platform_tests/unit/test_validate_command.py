@@ -12,7 +12,7 @@ TODAY = dt.datetime.now(dt.timezone.utc).replace(hour=12, minute=0, second=0, mi
 
 
 def _run(*paths: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lol_platform.cli", "validate", *paths], input=stdin, capture_output=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "lol_platform.devtools.cli", "validate", *paths], input=stdin, capture_output=True, timeout=120)
 
 
 def test_every_hostile_kind_is_rejected_with_its_rule_and_a_good_one_is_ok(tmp_path):
@@ -46,7 +46,7 @@ def test_an_unreadable_path_is_named_without_a_traceback(tmp_path):
 
 def test_produce_honours_lol_kafka_bootstrap_and_names_the_down_service_without_a_traceback():
     env = {**__import__("os").environ, "LOL_KAFKA_BOOTSTRAP": "127.0.0.1:1"}
-    result = subprocess.run([sys.executable, "-m", "lol_platform.cli", "produce", "--count", "1"], capture_output=True, timeout=120, env=env)
+    result = subprocess.run([sys.executable, "-m", "lol_platform.devtools.cli", "produce", "--count", "1"], capture_output=True, timeout=120, env=env)
     err = result.stderr.decode()
     assert result.returncode == 1
     assert "Kafka is not reachable at 127.0.0.1:1" in err and "LOL_KAFKA_BOOTSTRAP" in err

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import SparkSession
 
-from spark_jobs import io
+from lol_core.lake_paths import SPARK_LAKE_SETTINGS
+from spark_jobs import lake_io
 
 SETTINGS = {
     "spark.master": "local[2]",
@@ -16,7 +17,7 @@ SETTINGS = {
     "spark.default.parallelism": "2",
     # Enough that cached frames of earlier tests never starve an aggregation of execution memory.
     "spark.driver.memory": "2g",
-    **io.SESSION_SETTINGS,
+    **SPARK_LAKE_SETTINGS,
 }
 
 
@@ -27,7 +28,7 @@ def spark():
     builder = SparkSession.builder
     for key, value in SETTINGS.items():
         builder = builder.config(key, value)
-    session = io.configure(builder.getOrCreate())
+    session = lake_io.configure(builder.getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session
     if existing is None:

@@ -17,7 +17,7 @@ import datetime as dt
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from lol_platform.schemas import POSITIONS, RAW_PARTICIPANTS, spark_schema
+from lol_core.schemas import POSITIONS, RAW_PARTICIPANTS, spark_schema
 
 DAY = dt.date(2026, 1, 1)
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from lol_platform.schemas import CHAMPION_STATS, POSITION_STATS, spark_schema
+from lol_core.schemas import CHAMPION_STATS, POSITION_STATS, spark_schema
 from spark_jobs.aggregates import champion_stats, position_stats
 from spark_jobs.cleaning import clean_participants
 

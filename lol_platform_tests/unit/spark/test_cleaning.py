@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lol_platform.schemas import CLEANED_PARTICIPANTS, POSITIONS, QUARANTINE, spark_schema
+from lol_core.schemas import CLEANED_PARTICIPANTS, POSITIONS, QUARANTINE, spark_schema
 from spark_jobs.cleaning import DUPLICATE_REASON, QUARANTINE_OUTPUT, RAW_PARTITION_DATE, clean_participants
 
 from .sample_matches import DAY, match_one, match_two, raw_frame, two_matches

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lol_platform.checks.contracts import validate_frame
-from lol_platform.schemas import POSITION_STATS, spark_schema
+from lol_core.schemas import POSITION_STATS, spark_schema
+from lol_platform.gates.pandera_spark import validate_frame
 
 
 def _position_row(position="TOP", win_rate=50.0, avg_kda=3.0):

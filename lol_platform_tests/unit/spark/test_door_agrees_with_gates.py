@@ -12,11 +12,12 @@ import datetime as dt
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 
-from lol_platform.checks.raw_contract import check_raw_partition
-from lol_platform.ingest.contract import ContractViolation, parse_match
-from lol_platform.ingest.landing import QUARANTINE_SCHEMA, RAW_SCHEMA, KafkaMessage, build_batch
-from lol_platform.rules import rulebook
-from lol_platform.schemas import RAW_PARTICIPANTS
+from lol_core.door import ContractViolation, parse_match
+from lol_core.rules import rulebook
+from lol_core.schemas import RAW_PARTICIPANTS
+from lol_platform.gates.pandera_raw import check_raw_partition
+from lol_platform.ingestion.landing import QUARANTINE_SCHEMA, RAW_SCHEMA, build_batch
+from lol_platform.resources.kafka import KafkaMessage
 from lol_platform_tests.support.fuzz import mutated_messages
 from lol_platform_tests.unit.spark.sample_matches import raw_frame
 from spark_jobs.cleaning import clean_participants

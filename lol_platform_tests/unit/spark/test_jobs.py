@@ -9,8 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lol_platform.schemas import RAW_PARTICIPANTS, arrow_schema
-from spark_jobs import champion_stats_job, clean_participants_job, io, lake_paths, position_stats_job
+from lol_core import lake_paths
+from lol_core.schemas import RAW_PARTICIPANTS, arrow_schema
+from spark_jobs import champion_stats_job, clean_participants_job, lake_io, position_stats_job
 from spark_jobs.aggregates import champion_stats
 from spark_jobs.cleaning import clean_participants
 
@@ -42,10 +43,10 @@ def partition_dirs(lake: Path, table: lake_paths.PartitionedTable) -> list[str]:
 def snapshot(spark, root: str) -> dict[str, list]:
     """Every table's rows, read back from the lake (quarantined_at aside: it records when a run happened)."""
     return {
-        "cleaned": sorted(io.read_cleaned(spark, root, DAY, LAST_DAY).collect()),
-        "champion_stats": sorted(io.read_champion_stats(spark, root, DAY, LAST_DAY).collect()),
-        "position_stats": sorted(io.read_position_stats(spark, root, DAY, LAST_DAY).collect()),
-        "quarantine": sorted(io.read_quarantine(spark, root, DAY, LAST_DAY).drop("quarantined_at").collect()),
+        "cleaned": sorted(lake_io.read_cleaned(spark, root, DAY, LAST_DAY).collect()),
+        "champion_stats": sorted(lake_io.read_champion_stats(spark, root, DAY, LAST_DAY).collect()),
+        "position_stats": sorted(lake_io.read_position_stats(spark, root, DAY, LAST_DAY).collect()),
+        "quarantine": sorted(lake_io.read_quarantine(spark, root, DAY, LAST_DAY).drop("quarantined_at").collect()),
     }
 
 
@@ -115,9 +116,9 @@ def test_files_are_snappy_parquet_with_microsecond_utc_timestamps(lake):
 
 def test_a_range_with_no_raw_data_writes_nothing(spark, tmp_path):
     root = tmp_path.as_uri()
-    assert io.read_raw(spark, root, DAY, LAST_DAY).count() == 0
+    assert lake_io.read_raw(spark, root, DAY, LAST_DAY).count() == 0
     clean_participants_job.main(["--date", DAY.isoformat(), "--lake-root", root])
-    assert io.read_cleaned(spark, root, DAY, DAY).count() == 0
+    assert lake_io.read_cleaned(spark, root, DAY, DAY).count() == 0
 
 
 def test_raw_files_of_foreign_types_are_still_read_and_cleaned(spark, tmp_path):
@@ -131,7 +132,7 @@ def test_raw_files_of_foreign_types_are_still_read_and_cleaned(spark, tmp_path):
     directory = tmp_path / lake_paths.RAW_MATCHES / f"{DAY:%Y/%m/%d}"
     pq.write_table(pa.table(texts), directory / "foreign.parquet")
 
-    result = clean_participants(io.read_raw(spark, tmp_path.as_uri(), DAY, DAY))
+    result = clean_participants(lake_io.read_raw(spark, tmp_path.as_uri(), DAY, DAY))
     assert result.quarantine.count() == 0
     expected = clean_participants(raw_frame(spark, two_matches())).cleaned
     assert sorted(result.cleaned.collect()) == sorted(expected.collect())

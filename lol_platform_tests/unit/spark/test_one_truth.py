@@ -11,7 +11,7 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from lol_platform.schemas import spark_schema
+from lol_core.schemas import spark_schema
 from lol_platform.speed.documents import document_version
 from spark_jobs.cleaning import (
     MATCH_VERSIONS,

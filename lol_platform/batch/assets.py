@@ -1,0 +1,278 @@
+"""The batch layer: cleaned_participants -> champion_stats / position_stats, daily, on Spark.
+
+Every asset takes a date range (one partition, or a whole backfill as one Spark job through
+BackfillPolicy.single_run), replaces exactly those dates in the lake and in Cassandra, and reports its
+Pandera contract and a Cassandra reconciliation as blocking checks, so a failed gate stops downstream.
+"""
+
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from dagster_pyspark import LazyPySparkResource
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
+from lol_platform.batch import cassandra_publish as cw
+from lol_platform.batch.automation import BATCH_AUTOMATION
+from lol_platform.batch.spark_pool import SPARK_POOL, SPARK_TAGS
+from lol_platform.gates.pandera_spark import ContractResult, validate_frame
+from lol_platform.ingestion.assets import raw_matches
+from lol_platform.partitions import daily_partitions, date_range
+from lol_platform.resources.cassandra import CassandraResource
+from lol_platform.resources.lake import LakeResource
+from spark_jobs import lake_io
+from spark_jobs.jobs import CHAMPION_STATS as CHAMPION_STATS_JOB
+from spark_jobs.jobs import POSITION_STATS as POSITION_STATS_JOB
+from spark_jobs.jobs import StatsJob, clean_dates, stats_dates
+
+# Downstream partitions follow their parents by BATCH_AUTOMATION: late dates and backfills included, never
+# past a failed blocking check, and a parent update that coincides with this date's own run is not lost (see
+# lol_platform.batch.automation for why this is not eager()/since_last_handled()).
+
+
+def _spark(pyspark: LazyPySparkResource):
+    return lake_io.configure(pyspark.spark_session)
+
+
+def _contract_check(name: str, result: ContractResult) -> AssetCheckResult:
+    return AssetCheckResult(
+        check_name=name,
+        passed=result.passed,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={k: MetadataValue.json(v) if isinstance(v, (dict, list)) else v for k, v in result.metadata().items()},
+    )
+
+
+def _markdown_table(rows: list[dict], columns: list[str]) -> str:
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    return head + "\n".join("| " + " | ".join(_fmt(r[c]) for c in columns) + " |" for r in rows)
+
+
+def _fmt(value) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def _per_date_counts(df: DataFrame, column: str) -> dict[str, int]:
+    return {str(r[0]): r[1] for r in df.groupBy(column).count().orderBy(column).collect()}
+
+
+def _reconcile(name: str, lake_counts: dict[str, int], cassandra_counts: dict[str, int]) -> AssetCheckResult:
+    mismatched = {d: {"lake": lake_counts.get(d, 0), "cassandra": cassandra_counts.get(d, 0)}
+                  for d in sorted(set(lake_counts) | set(cassandra_counts)) if lake_counts.get(d, 0) != cassandra_counts.get(d, 0)}  # fmt: skip
+    return AssetCheckResult(
+        check_name=name,
+        passed=not mismatched,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "lake_rows": sum(lake_counts.values()),
+            "cassandra_rows": sum(cassandra_counts.values()),
+            "mismatched_dates": MetadataValue.json(mismatched),
+        },
+    )
+
+
+# What every Spark asset of the chain shares: daily partitions, a date range as one Spark run, the Spark pool,
+# the batch automation condition.
+SPARK_ASSET = dict(
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name="batch",
+    kinds={"spark", "parquet", "cassandra"},
+    pool=SPARK_POOL,
+    automation_condition=BATCH_AUTOMATION,
+)
+
+
+# -- cleaned_participants ----------------------------------------------------------------------------------
+
+
+@asset(
+    **SPARK_ASSET,
+    deps=[raw_matches],
+    description=(
+        "Raw participants validated, one copy per match (the newest by Kafka offset, across dates) and enriched with features "
+        "(kda, gpm, cs_per_min, dpm, kill_participation, damage_share, vision_per_min). Bad rows go to "
+        "data/lol_quarantine/stage=clean with their reason. Published to Cassandra lol_data.match_participants."
+    ),
+    check_specs=[
+        AssetCheckSpec("cleaned_participants_contract", asset="cleaned_participants", blocking=True,
+                       description="Pandera contract of every column (types, nullability, ranges, positions)."),
+        AssetCheckSpec("cassandra_matches_lake", asset="cleaned_participants", blocking=True,
+                       description="match_participants rows in Cassandra equal the lake's rows, per date."),
+    ],  # fmt: skip
+)
+def cleaned_participants(
+    context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, cassandra: CassandraResource
+):
+    run_dates = date_range(context.partition_key_range)
+    t0 = time.monotonic()
+    spark = _spark(pyspark)
+    run = clean_dates(spark, lake.root, run_dates)  # the same function as spark-submit's job
+    rows_in, quarantine_reasons, written_dates = run.rows_in, run.quarantine_reasons, run.cleaned_dates
+    # Dates that still hold a copy a newer one supersedes: superseded_dates_sensor re-runs them.
+    superseded = run.superseded.persist()
+    superseded_dates = sorted(str(r[0]) for r in superseded.select("match_date").distinct().collect())
+    superseded_examples = [{k: str(v) for k, v in r.asDict().items()} for r in superseded.limit(5).collect()]
+    superseded.unpersist()
+    cleaned = lake_io.read_cleaned(spark, lake.root, run_dates.start, run_dates.end).persist()  # what readers will see
+    contract = validate_frame(cleaned, CLEANED_PARTICIPANTS, "cleaned_participants", ["match_id", "participant_id", "kills", "kda", "team_position"])
+    lake_counts = _per_date_counts(cleaned, "match_date")
+    published = 0
+    if contract.passed:
+        dates = run_dates.days()
+        cassandra.clear_participant_dates(dates)
+        index = cleaned.groupBy("match_date", "match_id").agg(F.count(F.lit(1)).cast("int").alias("participants"))
+        cw.publish(index, cassandra, "matches_by_date", ["match_date", "match_id", "participants"])
+        published = cw.publish(cleaned, cassandra, "match_participants", names(CLEANED_PARTICIPANTS))
+        cassandra_counts = {d: cassandra.count_participants(dt.date.fromisoformat(d)) for d in lake_counts}
+        reconciliation = _reconcile("cassandra_matches_lake", lake_counts, cassandra_counts)
+    else:
+        reconciliation = AssetCheckResult(check_name="cassandra_matches_lake", passed=False, severity=AssetCheckSeverity.ERROR,
+                                          metadata={"skipped": "contract failed: nothing was published to Cassandra"})  # fmt: skip
+    rows_out = sum(lake_counts.values())
+    quarantined = sum(quarantine_reasons.values())
+    cleaned.unpersist()
+    yield MaterializeResult(
+        metadata={
+            "dagster/row_count": rows_out,
+            "rows_in": rows_in,
+            "rows_quarantined": quarantined,
+            "quarantine_reasons": MetadataValue.json(quarantine_reasons),
+            "rows_per_date": MetadataValue.json(lake_counts),
+            "dates": str(run_dates),
+            "dates_with_data": len(written_dates),
+            "published_to_cassandra": published,
+            "superseded_dates": MetadataValue.json(superseded_dates),
+            "superseded_examples": MetadataValue.json(superseded_examples),
+            "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_cleaned_participants"),
+            "duration_s": round(time.monotonic() - t0, 2),
+            "spark_application_id": spark.sparkContext.applicationId,
+        }
+    )
+    yield _contract_check("cleaned_participants_contract", contract)
+    yield reconciliation
+
+
+# -- stats -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatsTable:
+    """What differs between the two daily aggregates; everything else is one code path."""
+
+    job: StatsJob  # computes and writes the table (spark_jobs.jobs)
+    fields: list
+    description: str
+    preview_columns: list[str]
+    preview_sort: list[tuple[str, bool]]  # (column, descending)
+
+    @property
+    def name(self) -> str:
+        return self.job.name
+
+
+def _stats_checks(table: str) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(f"{table}_contract", asset=table, blocking=True,
+                       description="Pandera contract: types, nullability, win_rate 0-100, averages >= 0."),
+        AssetCheckSpec(f"{table}_games_match_participants", asset=table, blocking=True,
+                       description="Per date, games_played sums to the cleaned participant count."),
+        AssetCheckSpec(f"{table}_cassandra_matches_lake", asset=table, blocking=True,
+                       description="Cassandra rows equal the lake's rows, per date."),
+    ]  # fmt: skip
+
+
+def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResource, cassandra: CassandraResource, table: StatsTable):
+    run_dates = date_range(context.partition_key_range)
+    t0 = time.monotonic()
+    spark = _spark(pyspark)
+    run = stats_dates(spark, lake.root, run_dates, table.job)  # the same function as spark-submit's job
+    cleaned, stats = run.cleaned, run.stats
+    participants = _per_date_counts(cleaned, "match_date")
+    contract = validate_frame(stats, table.fields, table.name, table.preview_columns)
+    games = {str(r[0]): r[1] for r in stats.groupBy("stat_date").agg(F.sum("games_played")).collect()}
+    sums_match = {d: {"games_played": games.get(d, 0), "participants": n} for d, n in participants.items() if games.get(d, 0) != n}
+    lake_counts = _per_date_counts(stats, "stat_date")
+    published = 0
+    if contract.passed and not sums_match:
+        dates = run_dates.days()
+        cassandra.clear_stat_dates(table.name, dates)
+        published = cw.publish(stats, cassandra, table.name, names(table.fields))
+    cassandra_counts = {d: cassandra.count_stats(table.name, dt.date.fromisoformat(d)) for d in lake_counts}
+    latest = max(lake_counts) if lake_counts else None
+    preview = []
+    if latest:
+        columns, descending = zip(*table.preview_sort)
+        latest_day = stats.where(stats["stat_date"] == dt.date.fromisoformat(latest))
+        preview = [r.asDict() for r in latest_day.orderBy(list(columns), ascending=[not d for d in descending]).limit(10).collect()]
+    stats.unpersist()
+    yield MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(lake_counts.values()),
+            "rows_per_date": MetadataValue.json(lake_counts),
+            "dates": str(run_dates),
+            "published_to_cassandra": published,
+            "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_{table.name}"),
+            "duration_s": round(time.monotonic() - t0, 2),
+            "spark_application_id": spark.sparkContext.applicationId,
+            "preview": MetadataValue.md(f"**{table.name} on {latest}**\n\n" + _markdown_table(preview, table.preview_columns) if preview else "no rows"),
+        }
+    )
+    yield _contract_check(f"{table.name}_contract", contract)
+    yield AssetCheckResult(
+        check_name=f"{table.name}_games_match_participants",
+        passed=not sums_match,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"dates_checked": len(participants), "mismatched_dates": MetadataValue.json(sums_match)},
+    )
+    yield _reconcile(f"{table.name}_cassandra_matches_lake", lake_counts, cassandra_counts)
+
+
+def stats_asset(table: StatsTable):
+    @asset(
+        **SPARK_ASSET,
+        name=table.name,
+        deps=[cleaned_participants],
+        description=table.description,
+        check_specs=_stats_checks(table.name),
+    )
+    def _asset(context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, cassandra: CassandraResource):
+        yield from _materialize_stats(context, pyspark, lake, cassandra, table)
+
+    return _asset
+
+
+champion_stats = stats_asset(
+    StatsTable(
+        job=CHAMPION_STATS_JOB,
+        fields=CHAMPION_STATS,
+        description="Per champion per day: games, wins, win_rate (%), average KDA/GPM/CS/DPM/vision, pick and ban "
+        "rates. Published to Cassandra lol_data.champion_stats.",
+        preview_columns=["champion_name", "games_played", "win_rate", "avg_kda", "avg_gpm", "pick_rate", "ban_rate"],
+        preview_sort=[("games_played", True), ("win_rate", True)],
+    )
+)
+
+position_stats = stats_asset(
+    StatsTable(
+        job=POSITION_STATS_JOB,
+        fields=POSITION_STATS,
+        description="Per position per day: games, wins, win_rate (%), average KDA/GPM/CS/DPM/vision. "
+        "Published to Cassandra lol_data.position_stats.",
+        preview_columns=["position", "games_played", "win_rate", "avg_kda", "avg_gpm", "avg_cs_per_min", "avg_vision"],
+        preview_sort=[("position", False)],
+    )
+)

@@ -1,1 +1,0 @@
-"""Data quality gates: Pandera contracts derived from lol_platform.schemas, plus relation checks."""

@@ -1,0 +1,158 @@
+"""`lol-platform`: the command line of the platform (stack, producer, validate, stream)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+
+def _stack(args: argparse.Namespace) -> int:
+    from lol_stack import Stack
+    from lol_stack.process import ServiceStartError
+
+    stack = Stack(only=args.only or None)
+    if args.action == "up":
+        try:
+            ready = stack.up()
+        except ServiceStartError as exc:
+            print(f"stack up failed:\n{exc}", file=sys.stderr)
+            return 1
+        print(f"stack up: {len(ready)} services ready (slowest {max(ready.values(), default=0):.1f}s)")
+    elif args.action == "down":
+        stack.down()
+    elif args.action == "fetch":
+        stack.fetch()
+        return 0
+    _print_status(stack.status())
+    return 0 if args.action == "down" or all(s["state"] == "up" for s in stack.status()) else 3
+
+
+def _print_status(rows: list[dict]) -> None:
+    print(f"{'SERVICE':<15}{'STATE':<10}{'PID':<9}{'ADDRESS':<58}LOG")
+    for row in rows:
+        print(f"{row['service']:<15}{row['state']:<10}{str(row['pid'] or '-'):<9}{row['address']:<58}{row['log']}")
+
+
+def _produce(args: argparse.Namespace) -> int:
+    from lol_platform.devtools.producer import produce_matches
+    from lol_platform.resources import build_resources
+
+    kafka = build_resources()["kafka"].process_config_and_initialize()  # resolves LOL_KAFKA_BOOTSTRAP
+    stats = produce_matches(
+        kafka, count=args.count, rate=args.rate, seed=args.seed, start_date=args.start_date,
+        days=args.days, late_share=args.late_share,
+    )  # fmt: skip
+    print(f"sent {stats.sent}, delivered {stats.delivered}, failed {stats.failed} in {stats.seconds:.1f}s to {kafka.topic}")
+    for err in stats.errors:
+        print(f"  delivery error: {err}", file=sys.stderr)
+    return 0 if stats.failed == 0 else 1
+
+
+def _stream(args: argparse.Namespace) -> int:
+    """Index until stopped. Outages never end it: at start-up (a service not up yet) and in the loop (see
+    StreamIndexer.run) a failing Kafka or Elasticsearch is logged and retried with capped backoff."""
+    import signal
+    import time
+
+    from lol_platform.resources import ServiceUnavailable, build_resources
+    from lol_platform.speed.indexer import StreamConfig, StreamIndexer, retry_delay
+
+    def log(line: str) -> None:
+        print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S}Z {line}", flush=True)
+
+    resources = build_resources()
+    # Outside a Dagster run the LOL_* settings (EnvVar fields) are only resolved by initializing the resource.
+    kafka, es = (resources[name].process_config_and_initialize() for name in ("kafka", "elasticsearch"))
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    config = StreamConfig(max_attempts=None)  # live: wait out an Elasticsearch outage, never skip
+    stats, delay = None, None
+    try:
+        while not stopping:
+            try:
+                with StreamIndexer(kafka, es, config, log=log) as indexer:
+                    log(f"streaming {indexer.kafka.topic} -> {indexer.es.index} (group {config.group_id}); Ctrl-C to stop")
+                    stats = indexer.run(should_stop=lambda: bool(stopping))
+            except ServiceUnavailable as exc:  # only start-up raises it: run() retries its own failures
+                delay = retry_delay(delay, config.retry_initial_s, config.retry_max_s)
+                log(f"cannot start yet: {exc} -- retrying in {delay:.1f}s")
+                deadline = time.monotonic() + delay
+                while not stopping and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                continue
+            break
+    except KeyboardInterrupt:
+        stats = None
+    if stats:
+        log(f"indexed {stats.documents} documents, quarantined {stats.quarantined}, latency {stats.latency_percentiles()}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """The door as a command: each path holds one message's bytes; one line per message, never a traceback."""
+    from lol_core.door import ContractViolation, parse_match
+    from lol_platform.partitions import date_window
+
+    window, rejected, unreadable = date_window(), 0, 0
+    for path in args.paths:
+        try:
+            value = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror or exc}", flush=True)
+            unreadable += 1
+            continue
+        try:
+            rows = parse_match(value, window)
+        except ContractViolation as exc:
+            print(f"{path}: rejected: {exc.reason}", flush=True)
+            rejected += 1
+            continue
+        print(f"{path}: ok ({rows[0]['match_id']}, {rows[0]['match_date']}, {len(rows)} participants)", flush=True)
+    return 2 if unreadable else 1 if rejected else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lol-platform", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    stack = sub.add_parser("stack", help="start, stop or inspect the local service stack")
+    stack.add_argument("action", choices=["up", "down", "status", "fetch"])
+    stack.add_argument("--only", nargs="*", help="limit to these services (kafka namenode datanode cassandra elasticsearch)")
+    stack.set_defaults(func=_stack)
+
+    produce = sub.add_parser("produce", help="publish generated Match-V5 matches to Kafka")
+    produce.add_argument("--count", type=int, default=None, help="matches to send (default: until Ctrl-C)")
+    produce.add_argument("--rate", type=float, default=10.0, help="matches per second (0: as fast as possible)")
+    produce.add_argument("--seed", type=int, default=0)
+    produce.add_argument("--start-date", type=dt.date.fromisoformat, default=None, help="first match date (UTC)")
+    produce.add_argument("--days", type=int, default=3, help="number of dates the matches spread over")
+    produce.add_argument("--late-share", type=float, default=0.05, help="share of matches that arrive late")
+    produce.set_defaults(func=_produce)
+
+    validate = sub.add_parser(
+        "validate", help="check Match-V5 messages against the contract before sending them",
+        description="Each PATH is one message (a file holding exactly its bytes; - for standard input). Prints "
+        "'ok' or 'rejected: <rule>: <detail>' per message; exits 1 if any was rejected, 2 if a file could not be read.",
+    )  # fmt: skip
+    validate.add_argument("paths", nargs="+", metavar="PATH")
+    validate.set_defaults(func=_validate)
+
+    stream = sub.add_parser("stream", help="index the match stream into Elasticsearch until stopped")
+    stream.set_defaults(func=_stream)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from lol_platform.resources import ServiceUnavailable
+
+    try:
+        return args.func(args)
+    except ServiceUnavailable as exc:  # a service that is down: say which and where, not a traceback
+        print(f"lol-platform {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

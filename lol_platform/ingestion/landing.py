@@ -1,0 +1,165 @@
+"""Turn a batch of Kafka messages into Parquet files in the lake, exactly once.
+
+`build_batch` is pure (messages in, rows grouped by match date out); `land_batch` does the writes.
+File names derive from topic, partition and the batch's offset range, so a replay of the same offsets
+rewrites the same files; files of an earlier, failed attempt that overlap the range are removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from lol_core.door import ContractViolation, parse_match, quarantine_text
+from lol_core.lake_paths import quarantine_dir, raw_partition_dir
+from lol_core.rules import rule_of
+from lol_core.schemas import QUARANTINE, RAW_PARTICIPANTS, arrow_schema
+from lol_platform.resources.kafka import KafkaMessage
+from lol_platform.resources.lake import LakeResource
+
+RAW_SCHEMA = arrow_schema(RAW_PARTICIPANTS)
+QUARANTINE_SCHEMA = arrow_schema(QUARANTINE)
+_FILE_RE = re.compile(r"^(?P<topic>.+)-p(?P<partition>\d+)-(?P<start>\d+)-(?P<end>\d+)\.parquet$")
+
+
+@dataclass
+class LandingBatch:
+    """What one poll produced, grouped for writing."""
+
+    topic: str
+    offset_ranges: dict[int, tuple[int, int]]  # kafka partition -> (first, last) offset
+    rows: dict[tuple[dt.date, int], list[dict]] = field(default_factory=lambda: defaultdict(list))
+    quarantined: dict[tuple[dt.date, int], list[dict]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def dates(self) -> list[dt.date]:
+        return sorted({d for d, _ in self.rows})
+
+
+
+def batch_file_name(topic: str, partition: int, first: int, last: int) -> str:
+    return f"{topic}-p{partition}-{first:020d}-{last:020d}.parquet"
+
+
+def build_batch(
+    messages: list[KafkaMessage], ingested_at: dt.datetime, date_window: tuple[dt.date, dt.date] | None = None
+) -> LandingBatch:
+    """Validate and flatten each message; bad ones become quarantine records with their reason.
+
+    `date_window` (first, last) bounds the match dates that have a partition to land in.
+    """
+    if not messages:
+        raise ValueError("build_batch needs at least one message")
+    ranges: dict[int, tuple[int, int]] = {}
+    for m in messages:
+        first, last = ranges.get(m.partition, (m.offset, m.offset))
+        ranges[m.partition] = (min(first, m.offset), max(last, m.offset))
+    batch = LandingBatch(topic=messages[0].topic, offset_ranges=ranges)
+    for m in messages:
+        lineage = {"kafka_topic": m.topic, "kafka_partition": m.partition, "kafka_offset": m.offset, "ingested_at": ingested_at}
+        try:
+            rows = parse_match(m.value, date_window)
+        except ContractViolation as exc:
+            # Keyed by the broker timestamp's date, not the tick's, so a replay lands in the same file.
+            arrival = dt.datetime.fromtimestamp(m.timestamp_ms / 1000, tz=dt.timezone.utc) if m.timestamp_ms else ingested_at
+            batch.quarantined[(arrival.date(), m.partition)].append(_quarantine_record(exc, m, ingested_at))
+            continue
+        date = rows[0]["match_date"]
+        batch.rows[(date, m.partition)].extend({**row, **lineage} for row in rows)
+    return batch
+
+
+def _quarantine_record(exc: ContractViolation, m: KafkaMessage, at: dt.datetime) -> dict:
+    raw = quarantine_text(m.value)
+    return {
+        "quarantined_at": at, "stage": "ingest", "reason": exc.reason, "match_id": exc.match_id,
+        "participant_id": None, "kafka_topic": m.topic, "kafka_partition": m.partition,
+        "kafka_offset": m.offset, "raw": raw,
+    }  # fmt: skip
+
+
+@dataclass
+class LandedPartition:
+    """Per match date: what this batch wrote there (feeds the materialization metadata)."""
+
+    date: dt.date
+    rows: int = 0
+    matches: int = 0
+    bytes: int = 0
+    files: list[str] = field(default_factory=list)
+    offset_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+@dataclass
+class LandingReport:
+    partitions: dict[dt.date, LandedPartition]
+    quarantined: int
+    quarantine_reasons: dict[str, int]
+    quarantine_files: list[str]
+    stale_files_removed: list[str]
+    seconds: float
+
+
+def land_batch(lake: LakeResource, batch: LandingBatch, max_workers: int = 4) -> LandingReport:
+    """Write every (date, partition) file and the quarantine, durably, before anything is acknowledged."""
+    t0 = time.monotonic()
+    jobs = [(raw_partition_dir(date), kp, rows, RAW_SCHEMA) for (date, kp), rows in batch.rows.items()]
+    jobs += [(quarantine_dir("ingest", date), kp, recs, QUARANTINE_SCHEMA) for (date, kp), recs in batch.quarantined.items()]
+
+    def write(job):
+        directory, kp, records, schema = job
+        first, last = batch.offset_ranges[kp]
+        name = batch_file_name(batch.topic, kp, first, last)
+        size = lake.write_parquet(pa.Table.from_pylist(records, schema=schema), f"{directory}/{name}")
+        removed = _remove_stale(lake, directory, batch.topic, kp, first, last, keep=name)
+        return directory, kp, name, size, removed
+
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        results = list(pool.map(write, jobs))
+
+    partitions: dict[dt.date, LandedPartition] = {}
+    stale: list[str] = []
+    quarantine_files: list[str] = []
+    for (directory, kp, name, size, removed), (_, _, records, schema) in zip(results, jobs):
+        stale += removed
+        if schema is QUARANTINE_SCHEMA:
+            quarantine_files.append(f"{directory}/{name}")
+            continue
+        date = records[0]["match_date"]
+        part = partitions.setdefault(date, LandedPartition(date=date))
+        part.rows += len(records)
+        part.matches += len({r["match_id"] for r in records})
+        part.bytes += size
+        part.files.append(f"{directory}/{name}")
+        part.offset_ranges[kp] = batch.offset_ranges[kp]
+    reasons: dict[str, int] = defaultdict(int)
+    for records in batch.quarantined.values():
+        for rec in records:
+            reasons[rule_of(rec["reason"])] += 1
+    return LandingReport(
+        partitions=partitions,
+        quarantined=sum(reasons.values()),
+        quarantine_reasons=dict(reasons),
+        quarantine_files=quarantine_files,
+        stale_files_removed=stale,
+        seconds=time.monotonic() - t0,
+    )
+
+
+def _remove_stale(lake: LakeResource, directory: str, topic: str, kp: int, first: int, last: int, keep: str) -> list[str]:
+    """Delete files of a failed earlier attempt: same topic-partition, overlapping offsets, other name."""
+    removed = []
+    for info in lake.list_files(directory):
+        m = _FILE_RE.match(info.base_name)
+        if not m or info.base_name == keep or m["topic"] != topic or int(m["partition"]) != kp:
+            continue
+        if int(m["start"]) <= last and int(m["end"]) >= first:
+            lake.filesystem().delete_file(info.path)
+            removed.append(info.path)
+    return removed

@@ -1,0 +1,112 @@
+"""`kafka_match_sensor`: each tick lands a bounded batch of matches in the lake and reports raw_matches.
+
+The cursor holds the next offset per Kafka partition. It is returned (and so advanced) only after every
+file of the batch is durably written; a tick that fails leaves it where it was, and the next tick
+rewrites the same files (names derive from the offsets) before moving on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from dagster import (
+    AssetMaterialization,
+    ConfigurableResource,
+    DefaultSensorStatus,
+    MetadataValue,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+from pydantic import Field
+
+from lol_core.dates import partition_key
+from lol_core.lake_paths import raw_partition_dir
+from lol_platform.ingestion.assets import raw_matches
+from lol_platform.ingestion.landing import LandingReport, build_batch, land_batch
+from lol_platform.partitions import date_window
+from lol_platform.resources.kafka import KafkaResource
+from lol_platform.resources.lake import LakeResource
+
+BATCH_GROUP = "lol-platform-batch"
+
+
+class IngestSettings(ConfigurableResource):
+    """Bounds of one sensor tick: it must finish well inside Dagster's 60 s sensor timeout."""
+
+    max_messages: int = Field(default=20_000, description="messages per tick at most")
+    max_seconds: float = Field(default=20.0, description="seconds spent polling per tick at most")
+    group_id: str = Field(default=BATCH_GROUP, description="consumer group mirrored with the cursor")
+
+
+def decode_cursor(cursor: str | None) -> dict[int, int]:
+    return {int(p): int(o) for p, o in json.loads(cursor).items()} if cursor else {}
+
+
+def encode_cursor(offsets: dict[int, int]) -> str:
+    return json.dumps({str(p): o for p, o in sorted(offsets.items())})
+
+
+def ingest_tick(
+    cursor: dict[int, int], kafka: KafkaResource, lake: LakeResource, settings: IngestSettings, log=None
+) -> tuple[dict[int, int], LandingReport | None, object]:
+    """One tick without Dagster around it: poll, land, and return the new offsets (or None if idle)."""
+    lake.health_check()  # before polling: a down lake must not cost a poll
+    poll = kafka.poll_bounded(settings.group_id, cursor, settings.max_messages, settings.max_seconds)
+    if not poll.messages:
+        return cursor, None, poll
+    batch = build_batch(poll.messages, dt.datetime.now(dt.timezone.utc), date_window())
+    report = land_batch(lake, batch)
+    return poll.next_offsets(), report, poll
+
+
+@sensor(
+    name="kafka_match_sensor",
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Lands Match-V5 messages from Kafka `lol_matches` as raw_matches Parquet partitions in the lake.",
+)
+def kafka_match_sensor(
+    context: SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource, ingest: IngestSettings
+):
+    cursor = decode_cursor(context.cursor)
+    offsets, report, poll = ingest_tick(cursor, kafka, lake, ingest)
+    if report is None:
+        return SkipReason(f"no new messages on {kafka.topic} (lag 0, offsets {encode_cursor(offsets)})")
+    events = [_materialization(lake, part, report, poll) for part in report.partitions.values()]
+    kafka.commit(ingest.group_id, offsets)
+    context.log.info(
+        f"landed {sum(p.rows for p in report.partitions.values())} rows in {len(report.partitions)} partitions, "
+        f"quarantined {report.quarantined}, lag {poll.lag()}"
+    )
+    if report.quarantined and not report.partitions:
+        context.update_cursor(encode_cursor(offsets))
+        return SkipReason(f"all {report.quarantined} messages quarantined: {report.quarantine_reasons}")
+    return SensorResult(asset_events=events, cursor=encode_cursor(offsets))
+
+
+def _materialization(lake: LakeResource, part, report: LandingReport, poll) -> AssetMaterialization:
+    files = lake.list_files(raw_partition_dir(part.date))
+    return AssetMaterialization(
+        asset_key=raw_matches.key,
+        partition=partition_key(part.date),
+        description=f"{part.rows} participant rows of {part.matches} matches landed",
+        metadata={
+            "batch_rows": part.rows,
+            "batch_matches": part.matches,
+            "batch_bytes": MetadataValue.int(part.bytes),
+            "batch_files": MetadataValue.json(part.files),
+            "offset_ranges": MetadataValue.json({str(k): list(v) for k, v in part.offset_ranges.items()}),
+            "partition_files": len(files),
+            "partition_bytes": sum(f.size for f in files),
+            "path": MetadataValue.path(lake.uri(raw_partition_dir(part.date))),
+            "quarantined_in_tick": report.quarantined,
+            "quarantine_reasons": MetadataValue.json(report.quarantine_reasons),
+            "stale_files_replaced": len(report.stale_files_removed),
+            "kafka_lag_after_tick": poll.lag(),
+            "poll_seconds": round(poll.seconds, 3),
+            "write_seconds": round(report.seconds, 3),
+        },
+    )

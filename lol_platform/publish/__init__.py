@@ -1,1 +1,0 @@
-"""Serving layer: publishing lake tables to Cassandra, idempotently per date."""
