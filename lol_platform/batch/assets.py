@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 
 from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
 from lol_platform.batch import cassandra_publish as cw
+from lol_platform.batch import reconcile
 from lol_platform.batch.automation import BATCH_AUTOMATION
 from lol_platform.batch.spark_pool import SPARK_POOL, SPARK_TAGS
 from lol_platform.gates.pandera_spark import ContractResult, validate_frame
@@ -69,18 +70,57 @@ def _per_date_counts(df: DataFrame, column: str) -> dict[str, int]:
     return {str(r[0]): r[1] for r in df.groupBy(column).count().orderBy(column).collect()}
 
 
-def _reconcile(name: str, lake_counts: dict[str, int], cassandra_counts: dict[str, int]) -> AssetCheckResult:
-    mismatched = {d: {"lake": lake_counts.get(d, 0), "cassandra": cassandra_counts.get(d, 0)}
-                  for d in sorted(set(lake_counts) | set(cassandra_counts)) if lake_counts.get(d, 0) != cassandra_counts.get(d, 0)}  # fmt: skip
+# Matches read back column by column per date, on top of the whole date's match set and counts.
+CONTENT_SAMPLE_MATCHES = 50
+
+
+def _timestamps_as_ms(df: DataFrame) -> DataFrame:
+    # Collected timestamps would come back in the Python process's local zone: compare epoch ms instead.
+    return df.select(*[F.unix_millis(f.name).alias(f.name) if f.dataType.typeName() == "timestamp" else F.col(f.name) for f in df.schema.fields])
+
+
+def _reconcile_participants(cleaned: DataFrame, cassandra: CassandraResource, lake_index: dict) -> AssetCheckResult:
+    """Per date: the index holds exactly the lake's matches and participant counts, and a sample of matches
+    reads back identical in every column."""
+    mismatched, sampled = {}, 0
+    columns = names(CLEANED_PARTICIPANTS)
+    for day, matches in sorted(lake_index.items()):
+        diff = reconcile.diff_index(matches, cassandra.indexed_matches(day))
+        sample = reconcile.sample_keys(matches, CONTENT_SAMPLE_MATCHES)
+        lake_rows = [r.asDict() for r in _timestamps_as_ms(cleaned.where((F.col("match_date") == day) & F.col("match_id").isin(sample))).collect()]
+        content = reconcile.diff_rows(lake_rows, cassandra.match_rows(day, sample), ("match_id", "participant_id"), columns)
+        sampled += len(sample)
+        if diff or content:
+            mismatched[str(day)] = {**diff, **({"content": content} if content else {})}
     return AssetCheckResult(
-        check_name=name,
+        check_name="cassandra_matches_lake",
         passed=not mismatched,
         severity=AssetCheckSeverity.ERROR,
         metadata={
-            "lake_rows": sum(lake_counts.values()),
-            "cassandra_rows": sum(cassandra_counts.values()),
+            "lake_rows": sum(sum(m.values()) for m in lake_index.values()),
+            "matches_compared": sum(len(m) for m in lake_index.values()),
+            "matches_read_back": sampled,
             "mismatched_dates": MetadataValue.json(mismatched),
         },
+    )
+
+
+def _reconcile_stats(table: "StatsTable", stats: DataFrame, cassandra: CassandraResource, lake_counts: dict[str, int]) -> AssetCheckResult:
+    """Per date, every row and column of the stats in Cassandra equals the lake's."""
+    columns = names(table.fields)
+    lake_rows: dict[str, list[dict]] = {d: [] for d in lake_counts}
+    for row in stats.collect():  # a few hundred rows per date
+        lake_rows.setdefault(str(row.stat_date), []).append(row.asDict())
+    mismatched = {}
+    for day, rows in sorted(lake_rows.items()):
+        diff = reconcile.diff_rows(rows, cassandra.stat_rows(table.name, dt.date.fromisoformat(day)), table.key, columns)
+        if diff:
+            mismatched[day] = diff
+    return AssetCheckResult(
+        check_name=f"{table.name}_cassandra_matches_lake",
+        passed=not mismatched,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"lake_rows": sum(lake_counts.values()), "dates_compared": len(lake_rows), "mismatched_dates": MetadataValue.json(mismatched)},
     )
 
 
@@ -130,15 +170,10 @@ def cleaned_participants(
     cleaned = lake_io.read_cleaned(spark, lake.root, run_dates.start, run_dates.end).persist()  # what readers will see
     contract = validate_frame(cleaned, CLEANED_PARTICIPANTS, "cleaned_participants", ["match_id", "participant_id", "kills", "kda", "team_position"])
     lake_counts = _per_date_counts(cleaned, "match_date")
-    published = 0
+    publish = cw.PublishReport()
     if contract.passed:
-        dates = run_dates.days()
-        cassandra.clear_participant_dates(dates)
-        index = cleaned.groupBy("match_date", "match_id").agg(F.count(F.lit(1)).cast("int").alias("participants"))
-        cw.publish(index, cassandra, "matches_by_date", ["match_date", "match_id", "participants"])
-        published = cw.publish(cleaned, cassandra, "match_participants", names(CLEANED_PARTICIPANTS))
-        cassandra_counts = {d: cassandra.count_participants(dt.date.fromisoformat(d)) for d in lake_counts}
-        reconciliation = _reconcile("cassandra_matches_lake", lake_counts, cassandra_counts)
+        publish = cw.publish_participants(cleaned, names(CLEANED_PARTICIPANTS), cassandra, run_dates.days())
+        reconciliation = _reconcile_participants(cleaned, cassandra, publish.lake_index)
     else:
         reconciliation = AssetCheckResult(check_name="cassandra_matches_lake", passed=False, severity=AssetCheckSeverity.ERROR,
                                           metadata={"skipped": "contract failed: nothing was published to Cassandra"})  # fmt: skip
@@ -154,7 +189,7 @@ def cleaned_participants(
             "rows_per_date": MetadataValue.json(lake_counts),
             "dates": str(run_dates),
             "dates_with_data": len(written_dates),
-            "published_to_cassandra": published,
+            **publish.metadata(),
             "superseded_dates": MetadataValue.json(superseded_dates),
             "superseded_examples": MetadataValue.json(superseded_examples),
             "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_cleaned_participants"),
@@ -178,6 +213,7 @@ class StatsTable:
     description: str
     preview_columns: list[str]
     preview_sort: list[tuple[str, bool]]  # (column, descending)
+    key: tuple[str, ...]  # the Cassandra primary key: rows are compared by it
 
     @property
     def name(self) -> str:
@@ -206,12 +242,9 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
     games = {str(r[0]): r[1] for r in stats.groupBy("stat_date").agg(F.sum("games_played")).collect()}
     sums_match = {d: {"games_played": games.get(d, 0), "participants": n} for d, n in participants.items() if games.get(d, 0) != n}
     lake_counts = _per_date_counts(stats, "stat_date")
-    published = 0
+    publish = cw.PublishReport()
     if contract.passed and not sums_match:
-        dates = run_dates.days()
-        cassandra.clear_stat_dates(table.name, dates)
-        published = cw.publish(stats, cassandra, table.name, names(table.fields))
-    cassandra_counts = {d: cassandra.count_stats(table.name, dt.date.fromisoformat(d)) for d in lake_counts}
+        publish = cw.publish_stats(stats, table.name, names(table.fields), cassandra, run_dates.days())
     latest = max(lake_counts) if lake_counts else None
     preview = []
     if latest:
@@ -224,7 +257,7 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
             "dagster/row_count": sum(lake_counts.values()),
             "rows_per_date": MetadataValue.json(lake_counts),
             "dates": str(run_dates),
-            "published_to_cassandra": published,
+            **publish.metadata(),
             "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_{table.name}"),
             "duration_s": round(time.monotonic() - t0, 2),
             "spark_application_id": spark.sparkContext.applicationId,
@@ -238,7 +271,7 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
         severity=AssetCheckSeverity.ERROR,
         metadata={"dates_checked": len(participants), "mismatched_dates": MetadataValue.json(sums_match)},
     )
-    yield _reconcile(f"{table.name}_cassandra_matches_lake", lake_counts, cassandra_counts)
+    yield _reconcile_stats(table, stats, cassandra, lake_counts)
 
 
 def stats_asset(table: StatsTable):
@@ -263,6 +296,7 @@ champion_stats = stats_asset(
         "rates. Published to Cassandra lol_data.champion_stats.",
         preview_columns=["champion_name", "games_played", "win_rate", "avg_kda", "avg_gpm", "pick_rate", "ban_rate"],
         preview_sort=[("games_played", True), ("win_rate", True)],
+        key=("stat_date", "champion_name"),
     )
 )
 
@@ -274,5 +308,6 @@ position_stats = stats_asset(
         "Published to Cassandra lol_data.position_stats.",
         preview_columns=["position", "games_played", "win_rate", "avg_kda", "avg_gpm", "avg_cs_per_min", "avg_vision"],
         preview_sort=[("position", False)],
+        key=("stat_date", "position"),
     )
 )

@@ -29,7 +29,9 @@ def build_resources() -> dict:
             webhdfs_port=_env_int("LOL_WEBHDFS_PORT", 9870),
         ),
         "cassandra": CassandraResource(
-            hosts=_env("LOL_CASSANDRA_HOSTS", "127.0.0.1"), port=_env_int("LOL_CASSANDRA_PORT", 9042)
+            hosts=_env("LOL_CASSANDRA_HOSTS", "127.0.0.1"),
+            port=_env_int("LOL_CASSANDRA_PORT", 9042),
+            max_in_flight=_env_int("LOL_CASSANDRA_MAX_IN_FLIGHT", 64),
         ),
         "elasticsearch": ElasticsearchResource(url=_env("LOL_ES_URL", "http://127.0.0.1:9200")),
         "pyspark": spark_resource(),

@@ -25,7 +25,8 @@ class CassandraResource(ConfigurableResource):
     port: int = Field(default=9042, description="native protocol port")
     keyspace: str = Field(default="lol_data", description="keyspace of the serving tables")
     connect_timeout_s: float = Field(default=10.0, description="connect timeout")
-    request_timeout_s: float = Field(default=30.0, description="per-request timeout")
+    request_timeout_s: float = Field(default=30.0, description="per-request timeout (a timed-out publish request is retried with backoff)")
+    max_in_flight: int = Field(default=64, description="most concurrent requests per writer; the publish narrows it when the server is overloaded")
     schema_path: str = Field(default=str(SCHEMA_CQL), description="CQL applied idempotently before use")
 
     _cluster = PrivateAttr(default=None)
@@ -73,44 +74,60 @@ class CassandraResource(ConfigurableResource):
     def teardown_after_execution(self, context) -> None:
         self.close()
 
-    # -- per-date replace: clear a run's dates before writing, count a date's rows
+    # -- per-date replace (lol_platform/batch/cassandra_publish.py writes; these read, remove and count)
 
-    def clear_stat_dates(self, table: str, dates: list[dt.date]) -> None:
+    def indexed_matches(self, day: dt.date) -> dict[str, int]:
+        """match_id -> participants of a date, from its index partition (paged: one partition, no scan)."""
+        rows = self.session().execute(f"SELECT match_id, participants FROM {self.keyspace}.matches_by_date WHERE match_date = %s", [day])
+        return {r.match_id: r.participants for r in rows}
+
+    def remove_matches_except(self, day: dt.date, kept: set[str], write_timestamp_us: int) -> int:
+        """Remove from a date every indexed match not in `kept`: its index row first (so no reader finds an
+        indexed match without rows), then its rows. Returns the matches removed."""
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        gone = sorted(set(self.indexed_matches(day)) - kept)
+        if not gone:
+            return 0
+        session, ks = self.session(), self.keyspace
+        unindex = session.prepare(f"DELETE FROM {ks}.matches_by_date USING TIMESTAMP ? WHERE match_date = ? AND match_id = ?")
+        delete = session.prepare(f"DELETE FROM {ks}.match_participants USING TIMESTAMP ? WHERE match_date = ? AND match_id = ?")
+        for statement in (unindex, delete):
+            execute_concurrent_with_args(session, statement, [(write_timestamp_us, day, m) for m in gone],
+                                         concurrency=self.max_in_flight, raise_on_first_error=True)  # fmt: skip
+        return len(gone)
+
+    def delete_stat_dates(self, table: str, dates: list[dt.date], write_timestamp_us: int) -> None:
         """Stats tables are partitioned by stat_date: a date is one partition delete."""
         session = self.session()
-        delete = session.prepare(f"DELETE FROM {self.keyspace}.{table} WHERE stat_date = ?")
+        delete = session.prepare(f"DELETE FROM {self.keyspace}.{table} USING TIMESTAMP ? WHERE stat_date = ?")
         for day in dates:
-            session.execute(delete, [day])
+            session.execute(delete, [write_timestamp_us, day])
 
-    def clear_participant_dates(self, dates: list[dt.date]) -> int:
-        """match_participants is partitioned by (match_date, match_id): find a date's matches through
-        matches_by_date, delete each match partition, then the index. Returns matches removed."""
+    def match_rows(self, day: dt.date, match_ids: list[str]) -> list[dict]:
+        """Every row of the given matches of a date (for content reconciliation)."""
         from cassandra.concurrent import execute_concurrent_with_args
 
         session = self.session()
-        ks = self.keyspace
-        select = session.prepare(f"SELECT match_id FROM {ks}.matches_by_date WHERE match_date = ?")
-        delete_match = session.prepare(f"DELETE FROM {ks}.match_participants WHERE match_date = ? AND match_id = ?")
-        delete_index = session.prepare(f"DELETE FROM {ks}.matches_by_date WHERE match_date = ?")
-        removed = 0
-        for day in dates:
-            match_ids = [r.match_id for r in session.execute(select, [day])]
-            execute_concurrent_with_args(session, delete_match, [(day, m) for m in match_ids], concurrency=64, raise_on_first_error=True)
-            session.execute(delete_index, [day])
-            removed += len(match_ids)
-        return removed
+        select = session.prepare(f"SELECT * FROM {self.keyspace}.match_participants WHERE match_date = ? AND match_id = ?")
+        results = execute_concurrent_with_args(session, select, [(day, m) for m in match_ids], concurrency=self.max_in_flight,
+                                               raise_on_first_error=True)  # fmt: skip
+        return [row._asdict() for result in results for row in result.result_or_exc]
+
+    def stat_rows(self, table: str, day: dt.date) -> list[dict]:
+        """A stats date, all of it (one partition)."""
+        rows = self.session().execute(f"SELECT * FROM {self.keyspace}.{table} WHERE stat_date = %s", [day])
+        return [row._asdict() for row in rows]
 
     def count_participants(self, day: dt.date) -> int:
         """Rows of match_participants for a date, counted match by match through matches_by_date."""
         from cassandra.concurrent import execute_concurrent_with_args
 
         session = self.session()
-        ks = self.keyspace
-        match_ids = [r.match_id for r in session.execute(f"SELECT match_id FROM {ks}.matches_by_date WHERE match_date = %s", [day])]
-        count = session.prepare(f"SELECT COUNT(*) FROM {ks}.match_participants WHERE match_date = ? AND match_id = ?")
-        results = execute_concurrent_with_args(session, count, [(day, m) for m in match_ids], concurrency=64, raise_on_first_error=True)
+        count = session.prepare(f"SELECT COUNT(*) FROM {self.keyspace}.match_participants WHERE match_date = ? AND match_id = ?")
+        results = execute_concurrent_with_args(session, count, [(day, m) for m in self.indexed_matches(day)],
+                                               concurrency=self.max_in_flight, raise_on_first_error=True)  # fmt: skip
         return sum(result.result_or_exc.one()[0] for result in results)
 
     def count_stats(self, table: str, day: dt.date) -> int:
         return self.session().execute(f"SELECT COUNT(*) FROM {self.keyspace}.{table} WHERE stat_date = %s", [day]).one()[0]
-
