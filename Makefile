@@ -48,6 +48,7 @@ stack-status: install
 	$(BIN)/lol-platform stack status
 
 bench: install jars
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m lol_platform_tests.bench
 
 clean: stack-down

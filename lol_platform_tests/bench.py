@@ -169,6 +169,155 @@ def bench_batch(results: dict) -> None:
     cassandra.close()
 
 
+class PeakRss(threading.Thread):
+    """Samples the resident memory of this process and its children (the Spark JVM) until stopped."""
+
+    def __init__(self, interval_s: float = 0.5):
+        super().__init__(daemon=True)
+        self.interval_s, self.peak_mb, self._stop_event = interval_s, 0.0, threading.Event()
+
+    def run(self):
+        while not self._stop_event.wait(self.interval_s):
+            self.peak_mb = max(self.peak_mb, _tree_rss_mb(os.getpid()))
+
+    def stop(self) -> float:
+        self._stop_event.set()
+        self.join()
+        return round(self.peak_mb)
+
+
+def _tree_rss_mb(pid: int) -> float:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,rss="], capture_output=True, text=True).stdout.split("\n")
+    rows = [tuple(int(x) for x in line.split()) for line in out if line.strip()]
+    tree, grew = {pid}, True
+    while grew:
+        grew = False
+        for child, parent, _ in rows:
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    return sum(rss for p, _, rss in rows if p in tree) / 1024
+
+
+def _materialization(result, asset: str) -> dict:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == asset:
+            return {k: v.value for k, v in event.materialization.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")
+
+
+def bench_real_day(results: dict) -> None:
+    """One date of 100,000 matches (1M participant rows): landed in sensor-sized batches, then the whole
+    chain (raw gate, clean, both stats, every check, Cassandra) as one run, Spark start included."""
+    from dagster import DagsterInstance
+
+    from lol_platform.devtools.generator import MatchGenerator, encode
+    from lol_platform.resources import CassandraResource, LakeResource
+    from lol_platform_tests.integration.batch_support import land, run_batch
+
+    matches = int(os.environ.get("LOL_BENCH_DAY_MATCHES", "100000"))
+    lake = LakeResource(root=f"hdfs://127.0.0.1:8020/bench/{uuid.uuid4().hex[:6]}")
+    cassandra = CassandraResource()
+    day = dt.date(2025, 3, 3)
+    payloads = [encode(m) for m in MatchGenerator(seed=11, start_date=day, days=1, late_share=0.0, matches_per_day=matches).matches(matches)]
+    t0 = time.perf_counter()
+    batch = 10_000
+    for first in range(0, len(payloads), batch):
+        land(lake, payloads[first : first + batch], first_offset=first)
+    landing_s = time.perf_counter() - t0
+    rss = PeakRss()
+    rss.start()
+    t0 = time.perf_counter()
+    instance = DagsterInstance.ephemeral()
+    result = run_batch(lake, cassandra, day, instance=instance)
+    run_s = time.perf_counter() - t0
+    peak = rss.stop()
+    cleaned = _materialization(result, "cleaned_participants")
+    stats = [_materialization(result, t) for t in ("champion_stats", "position_stats")]
+    steps = _step_seconds(instance, result.run_id)
+    transform = cleaned["stage_seconds"].get("clean", 0) + sum(s["stage_seconds"].get("aggregate", 0) for s in stats)
+    results["day_matches"] = matches
+    results["day_rows"] = cleaned["dagster/row_count"]
+    results["day_1m_rows_run_s"] = round(run_s, 1)
+    results["day_step_seconds"] = steps
+    results["day_cleaned_stage_seconds"] = cleaned["stage_seconds"]
+    results["cassandra_rows_per_s"] = cleaned["publish_rows_per_s"]
+    results["cassandra_publish_retries"] = cleaned["publish_retries"]
+    results["spark_transform_s"] = round(transform, 1)
+    results["raw_gate_1m_rows_s"] = steps.get("raw_matches_contract", steps.get("raw_matches__raw_matches_contract"))
+    results["landing_matches_per_s"] = round(matches / landing_s)
+    results["day_1m_peak_rss_mb"] = peak
+    results["polars_floor_s"] = round(polars_floor_s(_read_raw_date(lake, day)), 2)
+    results["spark_transform_vs_polars_floor"] = round(transform / results["polars_floor_s"], 1)
+    cassandra.close()
+
+
+class _PolarsOps:
+    def safe_div(self, numerator, denominator):
+        import polars as pl
+
+        return pl.when(denominator > 0).then(numerator / denominator).otherwise(0.0)
+
+    def at_least_one(self, value):
+        import polars as pl
+
+        return pl.max_horizontal(value, pl.lit(1.0))
+
+
+def polars_floor_s(raw) -> float:
+    """The batch transform's work on the same raw rows in one polars process: newest copy per participant,
+    the features (the same formulas, lol_core.features), both daily aggregates with pick and ban rates.
+    Median of 3; a floor to compare Spark's transform time with, not a second implementation to serve."""
+    import polars as pl
+
+    from lol_core.features import FEATURE_INPUTS, feature_columns
+
+    def transform():
+        df = pl.from_arrow(raw).lazy()
+        df = df.sort("kafka_offset").unique(subset=["match_id", "participant_id"], keep="last")
+        team = ["match_id", "team_id"]
+        df = df.with_columns(
+            pl.col("kills").sum().over(team).alias("team_kills"),
+            pl.col("total_damage_dealt_to_champions").sum().over(team).alias("team_damage"),
+        )
+        cols = {c: pl.col(c).cast(pl.Float64) for c in FEATURE_INPUTS}
+        df = df.with_columns(**feature_columns(cols, _PolarsOps())).collect()
+        averages = [pl.col(c).mean().alias(f"avg_{c}") for c in ("kills", "deaths", "assists", "kda", "gpm", "cs_per_min", "dpm", "vision_score")]
+        matches = df.select(pl.col("match_id").n_unique()).item()
+        champions = df.group_by("match_date", "champion_name", "champion_id").agg(
+            pl.len().alias("games_played"), pl.col("win").sum().alias("wins"), *averages
+        ).with_columns((pl.col("games_played") / matches * 100).alias("pick_rate"))
+        bans = df.filter(pl.col("participant_id").is_in([1, 6])).explode("team_bans").group_by("team_bans").agg(pl.len().alias("bans"))
+        positions = df.group_by("match_date", "team_position").agg(pl.len().alias("games_played"), pl.col("win").sum().alias("wins"), *averages)
+        champions = champions.join(bans, left_on="champion_id", right_on="team_bans", how="left").with_columns(
+            (pl.col("bans").fill_null(0) / matches * 100).alias("ban_rate")
+        )
+        return champions.height + positions.height
+
+    return _median_time(transform, 3)
+
+
+def _read_raw_date(lake, day: dt.date):
+    import pyarrow as pa
+
+    relative = f"data/lol_matches/{day:%Y/%m/%d}"
+    return pa.concat_tables([lake.read_parquet(lake.relative(f)) for f in lake.list_files(relative)], promote_options="default")
+
+
+def _step_seconds(instance, run_id: str) -> dict[str, float]:
+    """Seconds per step of a run, from the timestamps of its step start and success events."""
+    started, seconds = {}, {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = entry.timestamp
+        elif event.event_type_value == "STEP_SUCCESS" and event.step_key in started:
+            seconds[event.step_key] = round(entry.timestamp - started[event.step_key], 1)
+    return seconds
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
     mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
@@ -189,8 +338,10 @@ def main() -> int:
             stack.up()
             results["stack_start_s"] = round(time.perf_counter() - t0, 1)
         results["stack_rss_mb"] = _stack_rss_mb(stack)
-        for name, fn in [("generator", bench_generator), ("contract", bench_contract), ("ingestion", bench_ingestion),
-                         ("stream", bench_stream_latency), ("batch", bench_batch)]:  # fmt: skip
+        cases = [("generator", bench_generator), ("contract", bench_contract), ("ingestion", bench_ingestion),
+                 ("stream", bench_stream_latency), ("real_day", bench_real_day), ("batch", bench_batch)]  # fmt: skip
+        only = set(filter(None, os.environ.get("LOL_BENCH_ONLY", "").split(",")))
+        for name, fn in [(n, f) for n, f in cases if not only or n in only]:
             print(f"== {name}", flush=True)
             t0 = time.perf_counter()
             fn(results)

@@ -8,6 +8,7 @@ Pandera contract and a Cassandra reconciliation as blocking checks, so a failed 
 
 import datetime as dt
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from dagster import (
@@ -42,6 +43,23 @@ from spark_jobs.jobs import StatsJob, clean_dates, stats_dates
 # Downstream partitions follow their parents by BATCH_AUTOMATION: late dates and backfills included, never
 # past a failed blocking check, and a parent update that coincides with this date's own run is not lost (see
 # lol_platform.batch.automation for why this is not eager()/since_last_handled()).
+
+
+class Stages:
+    """Times a run's stages and logs each as it ends (with what it did), so a long run shows its progress
+    in the UI's log and its metadata says where the time went."""
+
+    def __init__(self, log):
+        self.log = log
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str, done=None):
+        self.log.info(f"{name}: started")
+        t0 = time.monotonic()
+        yield
+        self.seconds[name] = round(time.monotonic() - t0, 2)
+        self.log.info(f"{name}: done in {self.seconds[name]} s" + (f" ({done()})" if done else ""))
 
 
 def _spark(pyspark: LazyPySparkResource):
@@ -159,21 +177,28 @@ def cleaned_participants(
 ):
     run_dates = date_range(context.partition_key_range)
     t0 = time.monotonic()
-    spark = _spark(pyspark)
-    run = clean_dates(spark, lake.root, run_dates)  # the same function as spark-submit's job
+    stages = Stages(context.log)
+    with stages("spark_session"):
+        spark = _spark(pyspark)
+    with stages("clean", lambda: f"{run.rows_in:,} raw rows -> {len(run.cleaned_dates)} dates"):
+        run = clean_dates(spark, lake.root, run_dates)  # the same function as spark-submit's job
     rows_in, quarantine_reasons, written_dates = run.rows_in, run.quarantine_reasons, run.cleaned_dates
-    # Dates that still hold a copy a newer one supersedes: superseded_dates_sensor re-runs them.
-    superseded = run.superseded.persist()
-    superseded_dates = sorted(str(r[0]) for r in superseded.select("match_date").distinct().collect())
-    superseded_examples = [{k: str(v) for k, v in r.asDict().items()} for r in superseded.limit(5).collect()]
-    superseded.unpersist()
-    cleaned = lake_io.read_cleaned(spark, lake.root, run_dates.start, run_dates.end).persist()  # what readers will see
-    contract = validate_frame(cleaned, CLEANED_PARTICIPANTS, "cleaned_participants", ["match_id", "participant_id", "kills", "kda", "team_position"])
-    lake_counts = _per_date_counts(cleaned, "match_date")
+    with stages("find_superseded"):
+        # Dates that still hold a copy a newer one supersedes: superseded_dates_sensor re-runs them.
+        superseded = run.superseded.persist()
+        superseded_dates = sorted(str(r[0]) for r in superseded.select("match_date").distinct().collect())
+        superseded_examples = [{k: str(v) for k, v in r.asDict().items()} for r in superseded.limit(5).collect()]
+        superseded.unpersist()
+    with stages("contract", lambda: f"{sum(lake_counts.values()):,} cleaned rows"):
+        cleaned = lake_io.read_cleaned(spark, lake.root, run_dates.start, run_dates.end).persist()  # what readers will see
+        contract = validate_frame(cleaned, CLEANED_PARTICIPANTS, "cleaned_participants", ["match_id", "participant_id", "kills", "kda", "team_position"])
+        lake_counts = _per_date_counts(cleaned, "match_date")
     publish = cw.PublishReport()
     if contract.passed:
-        publish = cw.publish_participants(cleaned, names(CLEANED_PARTICIPANTS), cassandra, run_dates.days())
-        reconciliation = _reconcile_participants(cleaned, cassandra, publish.lake_index)
+        with stages("publish", lambda: f"{publish.rows:,} rows at {publish.rows_per_s:,.0f} rows/s, {publish.write.retries} retries"):
+            publish = cw.publish_participants(cleaned, names(CLEANED_PARTICIPANTS), cassandra, run_dates.days())
+        with stages("reconcile"):
+            reconciliation = _reconcile_participants(cleaned, cassandra, publish.lake_index)
     else:
         reconciliation = AssetCheckResult(check_name="cassandra_matches_lake", passed=False, severity=AssetCheckSeverity.ERROR,
                                           metadata={"skipped": "contract failed: nothing was published to Cassandra"})  # fmt: skip
@@ -194,6 +219,7 @@ def cleaned_participants(
             "superseded_examples": MetadataValue.json(superseded_examples),
             "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_cleaned_participants"),
             "duration_s": round(time.monotonic() - t0, 2),
+            "stage_seconds": MetadataValue.json(stages.seconds),
             "spark_application_id": spark.sparkContext.applicationId,
         }
     )
@@ -234,17 +260,24 @@ def _stats_checks(table: str) -> list[AssetCheckSpec]:
 def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResource, cassandra: CassandraResource, table: StatsTable):
     run_dates = date_range(context.partition_key_range)
     t0 = time.monotonic()
-    spark = _spark(pyspark)
-    run = stats_dates(spark, lake.root, run_dates, table.job)  # the same function as spark-submit's job
+    stages = Stages(context.log)
+    with stages("spark_session"):
+        spark = _spark(pyspark)
+    with stages("aggregate", lambda: f"{len(run.dates)} dates"):
+        run = stats_dates(spark, lake.root, run_dates, table.job)  # the same function as spark-submit's job
     cleaned, stats = run.cleaned, run.stats
-    participants = _per_date_counts(cleaned, "match_date")
-    contract = validate_frame(stats, table.fields, table.name, table.preview_columns)
-    games = {str(r[0]): r[1] for r in stats.groupBy("stat_date").agg(F.sum("games_played")).collect()}
-    sums_match = {d: {"games_played": games.get(d, 0), "participants": n} for d, n in participants.items() if games.get(d, 0) != n}
-    lake_counts = _per_date_counts(stats, "stat_date")
+    with stages("contract"):
+        participants = _per_date_counts(cleaned, "match_date")
+        contract = validate_frame(stats, table.fields, table.name, table.preview_columns)
+        games = {str(r[0]): r[1] for r in stats.groupBy("stat_date").agg(F.sum("games_played")).collect()}
+        sums_match = {d: {"games_played": games.get(d, 0), "participants": n} for d, n in participants.items() if games.get(d, 0) != n}
+        lake_counts = _per_date_counts(stats, "stat_date")
     publish = cw.PublishReport()
     if contract.passed and not sums_match:
-        publish = cw.publish_stats(stats, table.name, names(table.fields), cassandra, run_dates.days())
+        with stages("publish", lambda: f"{publish.rows:,} rows"):
+            publish = cw.publish_stats(stats, table.name, names(table.fields), cassandra, run_dates.days())
+    with stages("reconcile"):
+        reconciliation = _reconcile_stats(table, stats, cassandra, lake_counts)
     latest = max(lake_counts) if lake_counts else None
     preview = []
     if latest:
@@ -260,6 +293,7 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
             **publish.metadata(),
             "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_{table.name}"),
             "duration_s": round(time.monotonic() - t0, 2),
+            "stage_seconds": MetadataValue.json(stages.seconds),
             "spark_application_id": spark.sparkContext.applicationId,
             "preview": MetadataValue.md(f"**{table.name} on {latest}**\n\n" + _markdown_table(preview, table.preview_columns) if preview else "no rows"),
         }
@@ -271,7 +305,7 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
         severity=AssetCheckSeverity.ERROR,
         metadata={"dates_checked": len(participants), "mismatched_dates": MetadataValue.json(sums_match)},
     )
-    yield _reconcile_stats(table, stats, cassandra, lake_counts)
+    yield reconciliation
 
 
 def stats_asset(table: StatsTable):
