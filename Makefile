@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install jars browser test unit dev stack-up stack-down stack-status bench clean
+.PHONY: install jars browser test chaos unit dev stack-up stack-down stack-status bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ browser:  ## Debian's chromium for the browser tests (Playwright's own browser d
 
 test: install jars browser  ## the whole suite; it starts (or reuses) the service stack itself
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chaos: install jars  ## only the fault-injection tests (SIGKILL of services mid-flow)
+	$(BIN)/python -m pytest -m chaos $(PYTEST_ARGS)
 
 unit: install  ## only the tests that need no service
 	$(BIN)/python -m pytest lol_platform_tests/unit $(PYTEST_ARGS)

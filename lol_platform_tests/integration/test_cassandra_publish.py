@@ -4,7 +4,10 @@ sees a date emptier than its old or new set, a match with part of its rows, or a
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 import threading
+import time
 
 import pytest
 
@@ -53,7 +56,7 @@ class DateReader(threading.Thread):
 def test_a_republished_date_holds_exactly_the_new_matches_and_never_less_meanwhile(spark, cassandra, unique_name):
     day = dt.date(2031, 1, 1) + dt.timedelta(days=int(unique_name[:4], 16) % 3000)
     old = {f"EUW1_{unique_name}_{i}": 100 + i for i in range(40)}
-    # 10 matches gone, 20 kept (10 of them as a newer copy), 20 new.
+    # 20 matches gone (0-9, 30-39), 20 kept (10-29; 20-29 as a newer copy), 20 new (40-59).
     new = {m: o for i, (m, o) in enumerate(old.items()) if 10 <= i < 30} | {m: 5000 + i for i, m in enumerate(old) if 20 <= i < 30}
     new |= {f"EUW1_{unique_name}_{i}": 100 + i for i in range(40, 60)}
     first = cw.publish_participants(cleaned_frame(spark, day, old), COLUMNS, cassandra, [day])
@@ -68,7 +71,7 @@ def test_a_republished_date_holds_exactly_the_new_matches_and_never_less_meanwhi
         reader.stop.set()
         reader.join(timeout=60)
 
-    assert second.rows == 400 and second.matches_removed == 10
+    assert second.rows == 400 and second.matches_removed == 20
     assert cassandra.indexed_matches(day) == {m: 10 for m in new}
     assert cassandra.count_participants(day) == 400
     # Every column of every row, the newer copies included, is what the lake holds.
@@ -116,3 +119,24 @@ def test_a_stats_date_is_replaced_in_one_step(spark, cassandra, unique_name):
     # A run date left without stats is removed, not left as it was.
     emptied = cw.publish_stats(after.limit(0), "champion_stats", columns, cassandra, [day])
     assert emptied.dates_cleared == [str(day)] and cassandra.stat_rows("champion_stats", day) == []
+
+
+@pytest.mark.chaos
+def test_an_acknowledged_publish_survives_a_kill_9_of_cassandra(spark, cassandra, service_stack, unique_name):
+    """The commit log is synced before a write is acknowledged (commitlog_sync: group): killing Cassandra
+    with SIGKILL the moment the publish returns loses nothing (with `periodic`, the last second could go)."""
+    day = dt.date(2051, 1, 1) + dt.timedelta(days=int(unique_name[:4], 16) % 3000)
+    matches = {f"EUW1_{unique_name}_{i}": 100 + i for i in range(200)}
+    report = cw.publish_participants(cleaned_frame(spark, day, matches), COLUMNS, cassandra, [day])
+    node = service_stack.service("cassandra")
+    os.kill(node.pid(), signal.SIGKILL)
+    cassandra.close()
+    deadline = time.monotonic() + 30
+    while node.is_running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not node.is_running(), "Cassandra did not die"
+    node.start()
+    node.wait_ready()
+    assert report.rows == 2000
+    assert cassandra.indexed_matches(day) == {m: 10 for m in matches}
+    assert cassandra.count_participants(day) == 2000
