@@ -244,7 +244,7 @@ def bench_real_day(results: dict) -> None:
     results["cassandra_rows_per_s"] = cleaned["publish_rows_per_s"]
     results["cassandra_publish_retries"] = cleaned["publish_retries"]
     results["spark_transform_s"] = round(transform, 1)
-    results["raw_gate_1m_rows_s"] = steps.get("raw_matches_contract", steps.get("raw_matches__raw_matches_contract"))
+    results["raw_gate_1m_rows_s"] = next((s for k, s in steps.items() if k.endswith("raw_matches_contract")), None)
     results["landing_matches_per_s"] = round(matches / landing_s)
     results["day_1m_peak_rss_mb"] = peak
     results["polars_floor_s"] = round(polars_floor_s(_read_raw_date(lake, day)), 2)
@@ -332,6 +332,7 @@ def main() -> int:
     stack = Stack()
     started = [row["service"] for row in stack.status() if row["state"] != "up"]
     results: dict = {}
+    only = set(filter(None, os.environ.get("LOL_BENCH_ONLY", "").split(",")))
     try:
         if started:
             t0 = time.perf_counter()
@@ -340,7 +341,6 @@ def main() -> int:
         results["stack_rss_mb"] = _stack_rss_mb(stack)
         cases = [("generator", bench_generator), ("contract", bench_contract), ("ingestion", bench_ingestion),
                  ("stream", bench_stream_latency), ("real_day", bench_real_day), ("batch", bench_batch)]  # fmt: skip
-        only = set(filter(None, os.environ.get("LOL_BENCH_ONLY", "").split(",")))
         for name, fn in [(n, f) for n, f in cases if not only or n in only]:
             print(f"== {name}", flush=True)
             t0 = time.perf_counter()
@@ -349,7 +349,7 @@ def main() -> int:
     finally:
         if started and os.environ.get("LOL_KEEP_STACK") != "1":
             Stack(only=started).down()
-    _write(results)
+    _write(results, partial=bool(only))
     return 0
 
 
@@ -362,8 +362,13 @@ def _stack_rss_mb(stack) -> dict:
     return rss
 
 
-def _write(results: dict) -> None:
+def _write(results: dict, partial: bool = False) -> None:
     OUT.parent.mkdir(exist_ok=True)
+    if partial and (OUT.parent / "results.json").exists():
+        # LOL_BENCH_ONLY ran some cases: the others keep their last figures.
+        earlier = json.loads((OUT.parent / "results.json").read_text())
+        earlier.pop("machine", None)
+        results = {**earlier, **results}
     lines = [
         "# Benchmark results", "",
         f"Measured {dt.datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}. `make bench` rewrites this file.",
