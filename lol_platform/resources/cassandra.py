@@ -128,6 +128,3 @@ class CassandraResource(ConfigurableResource):
         results = execute_concurrent_with_args(session, count, [(day, m) for m in self.indexed_matches(day)],
                                                concurrency=self.max_in_flight, raise_on_first_error=True)  # fmt: skip
         return sum(result.result_or_exc.one()[0] for result in results)
-
-    def count_stats(self, table: str, day: dt.date) -> int:
-        return self.session().execute(f"SELECT COUNT(*) FROM {self.keyspace}.{table} WHERE stat_date = %s", [day]).one()[0]
