@@ -60,6 +60,10 @@ class CleaningResult(NamedTuple):
     quarantine: DataFrame  # QUARANTINE columns + match_date (QUARANTINE_OUTPUT)
 
 
+# The outcome of judging: every input row once, with its quarantine reason (null: the row is cleaned).
+OUTCOME_REASON = "_outcome_reason"
+
+
 def clean_participants(
     raw: DataFrame, quarantined_at: dt.datetime | None = None, versions_elsewhere: DataFrame | None = None
 ) -> CleaningResult:
@@ -69,22 +73,41 @@ def clean_participants(
     quarantine output reproducible. `versions_elsewhere` (MATCH_VERSIONS columns) are the copies kept on
     dates outside the input's dates; a copy here that one of them supersedes is quarantined, not cleaned.
     """
-    stamp = F.lit(quarantined_at) if quarantined_at is not None else F.current_timestamp()
-    ranked = _rank_duplicates(_typed_with_row_reasons(raw))
+    return split_outcome(judge_rows(rank_rows(raw), versions_elsewhere), quarantined_at)
 
+
+def rank_rows(raw: DataFrame) -> DataFrame:
+    """Steps 1-2: every raw row typed, with the row rules' _reasons, _row_ok and its _rank among the copies
+    of its participant. The widest plan of the job (a rule expression per column): at volume, callers
+    checkpoint its result before judge_rows reads it in several branches."""
+    return _rank_duplicates(_typed_with_row_reasons(raw))
+
+
+def judge_rows(ranked: DataFrame, versions_elsewhere: DataFrame | None = None) -> DataFrame:
+    """rank_rows' rows, each once, featurized when kept, with OUTCOME_REASON (null when the row is cleaned).
+
+    One frame for both outputs, so a caller that checkpoints it computes the match rules once
+    (spark_jobs.jobs.clean_dates) instead of once per output branch.
+    """
     row_failures = ranked.where(~F.col("_row_ok"))
     duplicates = ranked.where(F.col("_row_ok") & (F.col("_rank") > 1))
     judged = _judge_copies(ranked.where(F.col("_row_ok") & (F.col("_rank") == 1)))
     match_reasons = F.coalesce(F.col("_match_reasons"), F.array().cast("array<string>"))
     chosen = _choose_copies(judged.where(F.size(match_reasons) == 0), versions_elsewhere)
+    branches = [
+        row_failures.withColumn(OUTCOME_REASON, F.concat_ws("; ", "_reasons")),
+        duplicates.withColumn(OUTCOME_REASON, F.lit(DUPLICATE_REASON)),
+        judged.where(F.size(match_reasons) > 0).withColumn(OUTCOME_REASON, F.concat_ws("; ", match_reasons)),
+        chosen.withColumn(OUTCOME_REASON, F.when(~F.col("_wins"), _superseded_reason())),
+    ]
+    return functools.reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), branches)
 
-    cleaned = chosen.where(F.col("_wins"))
-    quarantine = (
-        _quarantine_rows(row_failures, F.concat_ws("; ", "_reasons"), stamp)
-        .unionByName(_quarantine_rows(duplicates, F.lit(DUPLICATE_REASON), stamp))
-        .unionByName(_quarantine_rows(judged.where(F.size(match_reasons) > 0), F.concat_ws("; ", match_reasons), stamp))
-        .unionByName(_quarantine_rows(chosen.where(~F.col("_wins")), _superseded_reason(), stamp))
-    )
+
+def split_outcome(outcome: DataFrame, quarantined_at: dt.datetime | None = None) -> CleaningResult:
+    """judge_rows' outcome -> the cleaned rows and the quarantine rows (stamped `quarantined_at`)."""
+    stamp = F.lit(quarantined_at) if quarantined_at is not None else F.current_timestamp()
+    cleaned = outcome.where(F.col(OUTCOME_REASON).isNull())
+    quarantine = _quarantine_rows(outcome.where(F.col(OUTCOME_REASON).isNotNull()), F.col(OUTCOME_REASON), stamp)
     return CleaningResult(conform(cleaned, CLEANED_PARTICIPANTS), conform(quarantine, QUARANTINE_OUTPUT))
 
 

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from lol_core.dates import DateRange
 from spark_jobs import lake_io
 from spark_jobs.aggregates import champion_stats, position_stats
-from spark_jobs.cleaning import CleaningResult, clean_participants
+from spark_jobs.cleaning import OUTCOME_REASON, judge_rows, rank_rows, split_outcome
 
 
 @dataclass
@@ -32,22 +33,24 @@ class CleanRun:
 
 def clean_dates(spark: SparkSession, root: str, dates: DateRange) -> CleanRun:
     """Raw matches of the dates -> cleaned participants (+ their match versions) + clean-stage quarantine."""
-    # Read once: the cleaned rows, the quarantine and the counts all derive from it (no re-read per action).
-    raw = lake_io.read_raw(spark, root, dates.start, dates.end).persist()
+    # Read once, judged once. Each step is checkpointed: the rule expressions make plans so large that
+    # planning and code generation, repeated per action and per union branch, cost more CPU than the rows.
+    # A checkpoint cuts the plan, and the cleaned rows, the quarantine and every count derive from it.
+    raw = lake_io.read_raw(spark, root, dates.start, dates.end)
+    ranked = rank_rows(raw).localCheckpoint(eager=True)
+    # One truth per matchId: copies kept on other dates take part in choosing each match's newest copy.
+    elsewhere = lake_io.read_match_versions_elsewhere(spark, root, dates.start, dates.end)
+    outcome = judge_rows(ranked, versions_elsewhere=elsewhere).localCheckpoint(eager=True)
     try:
-        rows_in = raw.count()
-        # One truth per matchId: copies kept on other dates take part in choosing each match's newest copy.
-        elsewhere = lake_io.read_match_versions_elsewhere(spark, root, dates.start, dates.end)
-        result = clean_participants(raw, versions_elsewhere=elsewhere)
+        counts = outcome.groupBy(F.col(OUTCOME_REASON)).count().collect()
+        rows_in = sum(r["count"] for r in counts)
+        result = split_outcome(outcome)
         cleaned_dates = lake_io.write_cleaned(result.cleaned, root, dates.start, dates.end)
-        quarantine = result.quarantine.persist()
-        try:
-            quarantine_dates = lake_io.write_quarantine(quarantine, root, dates.start, dates.end)
-            reasons = {r["reason"]: r["count"] for r in quarantine.groupBy("reason").count().collect()}
-        finally:
-            quarantine.unpersist()
+        quarantine_dates = lake_io.write_quarantine(result.quarantine, root, dates.start, dates.end)
     finally:
-        raw.unpersist()
+        outcome.unpersist()
+        ranked.unpersist()
+    reasons = {r[OUTCOME_REASON]: r["count"] for r in counts if r[OUTCOME_REASON] is not None}
     superseded = lake_io.find_superseded(spark, root, dates.start, dates.end)
     return CleanRun(rows_in, reasons, cleaned_dates, quarantine_dates, superseded)
 

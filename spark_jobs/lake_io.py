@@ -176,20 +176,17 @@ def _replace_partitions(
     were quarantined, or their input is gone) are deleted afterwards, so a re-run never leaves stale data.
     """
     spark = configure(df.sparkSession)
-    # One task per date writes one file per partition; persisted: computed once for the check and the write.
-    df = df.repartition(table.partition_column).persist()
-    try:
-        dates = [row[0] for row in df.select(table.partition_column).distinct().collect()]
-        _refuse_dates_outside(table, dates, start, end)
-        (
-            df.write.mode("overwrite")
-            .option("partitionOverwriteMode", "dynamic")
-            .option("compression", "snappy")
-            .partitionBy(table.partition_column)
-            .parquet(table.uri(root))
-        )
-    finally:
-        df.unpersist()
+    # Callers pass frames derived from persisted ones, so listing the dates does not recompute a lineage.
+    dates = [row[0] for row in df.select(table.partition_column).distinct().collect()]
+    _refuse_dates_outside(table, dates, start, end)
+    (
+        df.repartition(table.partition_column)  # one task per date writes one file per partition
+        .write.mode("overwrite")
+        .option("partitionOverwriteMode", "dynamic")
+        .option("compression", "snappy")
+        .partitionBy(table.partition_column)
+        .parquet(table.uri(root))
+    )
     stale = set(dates_in_range(start, end)) - set(dates)
     for day in sorted(stale):
         _delete_if_exists(spark, table.partition_uri(root, day))
