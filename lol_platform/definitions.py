@@ -3,6 +3,7 @@ into the one Definitions (docs/architecture.md)."""
 
 from dagster import AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus, Definitions, in_process_executor
 
+from lol_platform import catalog
 from lol_platform.batch import definitions as batch
 from lol_platform.batch.healing import RETRY_FROM_FAILURE
 from lol_platform.ingestion import definitions as ingestion
@@ -23,6 +24,7 @@ automation_sensor = AutomationConditionSensorDefinition(
 )
 
 # Dagster loads the one Definitions found at module scope: the domains' own stay inside their modules.
+# Every asset gets its catalog entry (columns, storage, owners, code: lol_platform/catalog.py).
 defs = Definitions.merge(
     ingestion.defs,
     batch.defs,
@@ -35,4 +37,4 @@ defs = Definitions.merge(
         # paying a JVM start per step as the multiprocess executor would.
         executor=in_process_executor,
     ),
-)
+).map_asset_specs(func=catalog.describe)
