@@ -135,6 +135,7 @@ def storage_metadata(table: Table) -> dict:
     if table.cassandra_table:
         meta["dagster/relation_identifier"] = f"{KEYSPACE}.{table.cassandra_table}"
         meta["cassandra_table"] = f"{KEYSPACE}.{table.cassandra_table}"
+        meta["per_date_counts"] = f"SELECT * FROM {KEYSPACE}.date_summary WHERE match_date = '<YYYY-MM-DD>'"
     if table.es_index:
         meta["dagster/uri"] = f"{es_url()}/{table.es_index}"
         meta["dagster/relation_identifier"] = table.es_index
