@@ -6,6 +6,7 @@ from dagster import AssetSelection, AutomationConditionSensorDefinition, Default
 from lol_platform import catalog
 from lol_platform.batch import definitions as batch
 from lol_platform.batch.healing import RETRY_FROM_FAILURE
+from lol_platform.freshness import definitions as freshness
 from lol_platform.ingestion import definitions as ingestion
 from lol_platform.resources import build_resources
 from lol_platform.speed import definitions as speed
@@ -29,6 +30,7 @@ defs = Definitions.merge(
     ingestion.defs,
     batch.defs,
     speed.defs,
+    freshness.defs,
     Definitions(
         sensors=[automation_sensor],
         # The shared resources; each domain adds its own tuning (`ingest`, `stream`).
