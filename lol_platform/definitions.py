@@ -3,7 +3,7 @@ into the one Definitions (docs/architecture.md)."""
 
 from dagster import AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus, Definitions, in_process_executor
 
-from lol_platform import catalog
+from lol_platform import alerts, catalog
 from lol_platform.batch import definitions as batch
 from lol_platform.batch.healing import RETRY_FROM_FAILURE
 from lol_platform.freshness import definitions as freshness
@@ -31,6 +31,7 @@ defs = Definitions.merge(
     batch.defs,
     speed.defs,
     freshness.defs,
+    alerts.defs,
     Definitions(
         sensors=[automation_sensor],
         # The shared resources; each domain adds its own tuning (`ingest`, `stream`).

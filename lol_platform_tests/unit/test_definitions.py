@@ -47,7 +47,8 @@ def test_the_asset_graph_and_its_gates():
 
 def test_sensors_start_running():
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"kafka_match_sensor", "lol_automation_sensor", "healing_sensor", "superseded_dates_sensor", "freshness_sensor"}
+    assert set(sensors) == {"kafka_match_sensor", "lol_automation_sensor", "healing_sensor", "superseded_dates_sensor", "freshness_sensor",
+                            "run_failure_alert_sensor", "failed_check_alert_sensor"}
     # A fresh DAGSTER_HOME (make dev, CI) runs the platform with no manual step: no sensor starts STOPPED.
     assert [name for name, s in sensors.items() if s.default_status != DefaultSensorStatus.RUNNING] == []
     # The running automation sensor is the one that evaluates every materializable asset's and every check's
