@@ -30,7 +30,9 @@ from dagster import (
 )
 from pydantic import Field
 
+from lol_platform.batch import summary
 from lol_platform.freshness import probes
+from lol_platform.freshness.anomalies import judge_volume, judge_win_rates
 from lol_platform.freshness.rules import Verdict, dates_due, judge_consumer, judge_daily
 from lol_platform.ingestion.sensor import BATCH_GROUP
 from lol_platform.partitions import daily_partitions
@@ -50,6 +52,7 @@ class FreshnessSettings(ConfigurableResource):
     stream_max_lag_minutes: float = Field(default=5.0, description="longest a message may wait for the stream indexer")
     batch_group: str = Field(default=BATCH_GROUP, description="consumer group of the landing")
     stream_group: str = Field(default=STREAM_GROUP, description="consumer group of the stream indexer")
+    anomaly_window_days: int = Field(default=14, description="trailing dates the anomaly checks compare the newest due date with")
 
     @property
     def deadline(self) -> dt.timedelta:
@@ -91,6 +94,32 @@ def stream_verdict(kafka: KafkaResource, settings: FreshnessSettings, now: dt.da
                           dt.timedelta(minutes=settings.stream_max_lag_minutes))  # fmt: skip
 
 
+def _anomaly_dates(settings: FreshnessSettings, now: dt.datetime) -> tuple[dt.date, list[dt.date]]:
+    """The newest due date and its trailing window."""
+    (day,) = dates_due(now, settings.deadline, 1)
+    return day, [day - dt.timedelta(days=i) for i in range(1, settings.anomaly_window_days + 1)]
+
+
+def volume_verdict(cassandra: CassandraResource, settings: FreshnessSettings, now: dt.datetime) -> Verdict:
+    """The newest due date's published match count against its trailing window (lol_data.date_summary)."""
+    day, window = _anomaly_dates(settings, now)
+    rows = summary.read_dates(cassandra, [day, *window])
+    counts = {d: r["match_participants"]["match_count"] for d, r in rows.items() if "match_participants" in r}
+    return judge_volume(day, counts.pop(day, None), counts)
+
+
+def win_rate_verdict(cassandra: CassandraResource, settings: FreshnessSettings, now: dt.datetime) -> Verdict:
+    """Each champion's win rate on the newest due date against its games and wins over the trailing window."""
+    day, window = _anomaly_dates(settings, now)
+    today = {r["champion_name"]: (r["games_played"], r["win_rate"]) for r in cassandra.stat_rows("champion_stats", day)}
+    trailing: dict[str, tuple[int, int]] = {}
+    for past in window:  # one partition each
+        for r in cassandra.stat_rows("champion_stats", past):
+            games, wins = trailing.get(r["champion_name"], (0, 0))
+            trailing[r["champion_name"]] = (games + r["games_played"], wins + r["wins"])
+    return judge_win_rates(day, today, trailing)
+
+
 @dataclass(frozen=True)
 class Freshness:
     """One freshness check: its asset, its name and how it is evaluated from the resources."""
@@ -99,6 +128,7 @@ class Freshness:
     name: str
     evaluate: Callable[..., Verdict]  # (instance, kafka, cassandra, settings, now) -> Verdict
     description: str
+    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
 
 
 def _daily(table: str) -> Callable[..., Verdict]:
@@ -117,6 +147,13 @@ CHECKS = [
               "Each date is published to lol_data.position_stats, after its last landing, by deadline_hours after it ends."),
     Freshness("match_stream_index", "match_stream_index_freshness", lambda i, k, c, s, now: stream_verdict(k, s, now),
               "The stream indexer (group lol-platform-stream) lags the topic by at most stream_max_lag_minutes."),
+    # Anomalies only warn: an odd day is worth a look, not a page.
+    Freshness("cleaned_participants", "match_volume_anomaly", lambda i, k, c, s, now: volume_verdict(c, s, now),
+              "The newest due date's match count is within its trailing window (robust z-score <= 3.5).",
+              AssetCheckSeverity.WARN),
+    Freshness("champion_stats", "champion_win_rate_anomaly", lambda i, k, c, s, now: win_rate_verdict(c, s, now),
+              "No champion's win rate on the newest due date is far (4 standard errors and 10 points) from its trailing window.",
+              AssetCheckSeverity.WARN),
 ]  # fmt: skip
 
 
@@ -137,7 +174,7 @@ def _asset_check(check: Freshness):
     def _check(context: AssetCheckExecutionContext, kafka: KafkaResource, cassandra: CassandraResource,
                freshness: FreshnessSettings) -> AssetCheckResult:  # fmt: skip
         verdict = evaluate(check, context.instance, kafka, cassandra, freshness, now_utc())
-        return AssetCheckResult(passed=verdict.passed, severity=AssetCheckSeverity.ERROR, description=verdict.description,
+        return AssetCheckResult(passed=verdict.passed, severity=check.severity, description=verdict.description,
                                 metadata=_metadata(verdict))  # fmt: skip
 
     return _check
@@ -160,7 +197,7 @@ def freshness_sensor(context: SensorEvaluationContext, kafka: KafkaResource, cas
     for check in CHECKS:
         verdict = evaluate(check, context.instance, kafka, cassandra, freshness, now)
         events.append(AssetCheckEvaluation(asset_key=AssetKey(check.asset), check_name=check.name, passed=verdict.passed,
-                                           severity=AssetCheckSeverity.ERROR, description=verdict.description,
+                                           severity=check.severity, description=verdict.description,
                                            metadata=_metadata(verdict), blocking=False))  # fmt: skip
         if "kafka_lag_messages" in verdict.metadata:  # the lag as a time series on the asset (plotted by the UI)
             lag = {k: verdict.metadata[k] for k in ("kafka_lag_messages", "oldest_waiting_age_s")}

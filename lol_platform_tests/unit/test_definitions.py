@@ -35,8 +35,9 @@ def test_the_asset_graph_and_its_gates():
     assert ("cleaned_participants", "cleaned_participants_contract") in checks
     assert ("champion_stats", "champion_stats_cassandra_matches_lake") in checks
     # Every gate blocks; freshness checks only report (a late table must not stop its own catch-up).
-    freshness = {key for key in graph.asset_check_keys if key.name.endswith("_freshness")}
+    freshness = {key for key in graph.asset_check_keys if key.name.endswith(("_freshness", "_anomaly"))}
     assert {(k.asset_key.to_user_string(), k.name) for k in freshness} == {
+        ("cleaned_participants", "match_volume_anomaly"), ("champion_stats", "champion_win_rate_anomaly"),
         ("raw_matches", "raw_matches_landing_freshness"), ("cleaned_participants", "cleaned_participants_freshness"),
         ("champion_stats", "champion_stats_freshness"), ("position_stats", "position_stats_freshness"),
         ("match_stream_index", "match_stream_index_freshness"),
@@ -58,4 +59,4 @@ def test_sensors_start_running():
     assert selection.resolve(graph) == set(graph.materializable_asset_keys)
     assert selection.resolve_checks(graph) == set(graph.asset_check_keys)
     # Freshness checks have no automation condition: freshness_sensor evaluates them.
-    assert all(graph.get_check_spec(k).automation_condition is None for k in graph.asset_check_keys if k.name.endswith("_freshness"))
+    assert all(graph.get_check_spec(k).automation_condition is None for k in graph.asset_check_keys if k.name.endswith(("_freshness", "_anomaly")))
