@@ -6,7 +6,7 @@ reports the results as check evaluations, plus the Kafka consumer lag of both gr
 (numeric metadata the UI plots over time). The rules are in lol_platform/freshness/rules.py.
 """
 
-
+# No `from __future__ import annotations`: Dagster reads the check's context annotation as a class.
 import datetime as dt
 import os
 from collections.abc import Callable
