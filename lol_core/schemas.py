@@ -138,6 +138,19 @@ QUARANTINE = [
     Field("raw", "string", nullable=True, doc="the offending message or row, as text"),
 ]
 
+# Cassandra only: per date and serving table, what its last publish wrote, so "how many rows on date X" is
+# one partition read (lol_platform/batch/summary.py writes it after each reconciled publish).
+SUMMARY_TABLES = ("match_participants", "champion_stats", "position_stats")
+DATE_SUMMARY = [
+    Field("match_date", "date", doc="the partition date (stat_date for the stats tables)"),
+    Field("table_name", "string", isin=SUMMARY_TABLES, doc="the Cassandra table of lol_data it counts"),
+    Field("row_count", "int64", ge=0, doc="rows of the date in the table (equal to the lake's: reconciled)"),
+    Field("match_count", "int64", ge=0, doc="matches of the date (stats: games_played summed / 10)"),
+    Field("quarantined_rows", "int64", nullable=True, ge=0, doc="clean-stage quarantine rows of the date (match_participants)"),
+    Field("published_at", "timestamp", doc="when the publish was reconciled"),
+    Field("run_id", "string", nullable=True, doc="the Dagster run that published it"),
+]
+
 # Elasticsearch: one document per participant; the stream has no lineage columns of the lake.
 STREAM_DOCUMENT = [
     *MATCH_FIELDS,

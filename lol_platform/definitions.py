@@ -3,8 +3,10 @@ into the one Definitions (docs/architecture.md)."""
 
 from dagster import AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus, Definitions, in_process_executor
 
+from lol_platform import alerts, catalog
 from lol_platform.batch import definitions as batch
 from lol_platform.batch.healing import RETRY_FROM_FAILURE
+from lol_platform.freshness import definitions as freshness
 from lol_platform.ingestion import definitions as ingestion
 from lol_platform.resources import build_resources
 from lol_platform.speed import definitions as speed
@@ -23,10 +25,13 @@ automation_sensor = AutomationConditionSensorDefinition(
 )
 
 # Dagster loads the one Definitions found at module scope: the domains' own stay inside their modules.
+# Every asset gets its catalog entry (columns, storage, owners, code: lol_platform/catalog.py).
 defs = Definitions.merge(
     ingestion.defs,
     batch.defs,
     speed.defs,
+    freshness.defs,
+    alerts.defs,
     Definitions(
         sensors=[automation_sensor],
         # The shared resources; each domain adds its own tuning (`ingest`, `stream`).
@@ -35,4 +40,4 @@ defs = Definitions.merge(
         # paying a JVM start per step as the multiprocess executor would.
         executor=in_process_executor,
     ),
-)
+).map_asset_specs(func=catalog.describe)

@@ -27,7 +27,7 @@ from pyspark.sql import functions as F
 
 from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
 from lol_platform.batch import cassandra_publish as cw
-from lol_platform.batch import reconcile
+from lol_platform.batch import reconcile, summary
 from lol_platform.batch.automation import BATCH_AUTOMATION
 from lol_platform.batch.spark_pool import SPARK_POOL, SPARK_TAGS
 from lol_platform.gates.pandera_spark import ContractResult, validate_frame
@@ -199,6 +199,8 @@ def cleaned_participants(
             publish = cw.publish_participants(cleaned, names(CLEANED_PARTICIPANTS), cassandra, run_dates.days())
         with stages("reconcile"):
             reconciliation = _reconcile_participants(cleaned, cassandra, publish.lake_index)
+        if reconciliation.passed:  # the per-date counts readers query (lol_data.date_summary)
+            summary.record_participants(spark, lake.root, cassandra, run_dates.days(), publish.lake_index, context.run_id)
     else:
         reconciliation = AssetCheckResult(check_name="cassandra_matches_lake", passed=False, severity=AssetCheckSeverity.ERROR,
                                           metadata={"skipped": "contract failed: nothing was published to Cassandra"})  # fmt: skip
@@ -278,6 +280,8 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
             publish = cw.publish_stats(stats, table.name, names(table.fields), cassandra, run_dates.days())
     with stages("reconcile"):
         reconciliation = _reconcile_stats(table, stats, cassandra, lake_counts)
+    if contract.passed and not sums_match and reconciliation.passed:  # the per-date counts (lol_data.date_summary)
+        summary.record_stats(cassandra, table.name, run_dates.days(), lake_counts, games, context.run_id)
     latest = max(lake_counts) if lake_counts else None
     preview = []
     if latest:

@@ -34,12 +34,22 @@ def test_the_asset_graph_and_its_gates():
     assert ("raw_matches", "raw_matches_contract") in checks
     assert ("cleaned_participants", "cleaned_participants_contract") in checks
     assert ("champion_stats", "champion_stats_cassandra_matches_lake") in checks
-    assert all(graph.get_check_spec(key).blocking for key in graph.asset_check_keys)
+    # Every gate blocks; freshness checks only report (a late table must not stop its own catch-up).
+    freshness = {key for key in graph.asset_check_keys if key.name.endswith(("_freshness", "_anomaly"))}
+    assert {(k.asset_key.to_user_string(), k.name) for k in freshness} == {
+        ("cleaned_participants", "match_volume_anomaly"), ("champion_stats", "champion_win_rate_anomaly"),
+        ("raw_matches", "raw_matches_landing_freshness"), ("cleaned_participants", "cleaned_participants_freshness"),
+        ("champion_stats", "champion_stats_freshness"), ("position_stats", "position_stats_freshness"),
+        ("match_stream_index", "match_stream_index_freshness"),
+    }  # fmt: skip
+    assert all(graph.get_check_spec(key).blocking for key in graph.asset_check_keys - freshness)
+    assert not any(graph.get_check_spec(key).blocking for key in freshness)
 
 
 def test_sensors_start_running():
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"kafka_match_sensor", "lol_automation_sensor", "healing_sensor", "superseded_dates_sensor"}
+    assert set(sensors) == {"kafka_match_sensor", "lol_automation_sensor", "healing_sensor", "superseded_dates_sensor", "freshness_sensor",
+                            "run_failure_alert_sensor", "failed_check_alert_sensor"}
     # A fresh DAGSTER_HOME (make dev, CI) runs the platform with no manual step: no sensor starts STOPPED.
     assert [name for name, s in sensors.items() if s.default_status != DefaultSensorStatus.RUNNING] == []
     # The running automation sensor is the one that evaluates every materializable asset's and every check's
@@ -48,3 +58,5 @@ def test_sensors_start_running():
     selection = sensors["lol_automation_sensor"].asset_selection
     assert selection.resolve(graph) == set(graph.materializable_asset_keys)
     assert selection.resolve_checks(graph) == set(graph.asset_check_keys)
+    # Freshness checks have no automation condition: freshness_sensor evaluates them.
+    assert all(graph.get_check_spec(k).automation_condition is None for k in graph.asset_check_keys if k.name.endswith(("_freshness", "_anomaly")))

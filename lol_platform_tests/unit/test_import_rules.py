@@ -45,6 +45,10 @@ DOMAIN_MAY_IMPORT = {
     "lol_platform.gates": {"spark_jobs"},
     "lol_platform.resources": set(),
     "lol_platform.partitions": set(),
+    # Operations around the domains: they read the domains, no domain reads them.
+    "lol_platform.catalog": {"lol_platform.resources"},
+    "lol_platform.freshness": {"lol_platform.resources", "lol_platform.partitions", "lol_platform.batch", "lol_platform.ingestion", "lol_platform.speed"},
+    "lol_platform.alerts": set(),
 }
 
 

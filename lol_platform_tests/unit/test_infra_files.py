@@ -36,6 +36,7 @@ def test_cql_tables_have_exactly_the_schema_module_columns_and_types():
         "match_participants": schemas.CLEANED_PARTICIPANTS,
         "champion_stats": schemas.CHAMPION_STATS,
         "position_stats": schemas.POSITION_STATS,
+        "date_summary": schemas.DATE_SUMMARY,
     }
     for table, fields in expected.items():
         assert tables[table]["columns"] == {f.name: schemas.CQL_TYPES[f.type] for f in fields}, table
@@ -46,6 +47,7 @@ def test_cql_keys_are_the_ones_other_systems_query_by():
     assert tables["match_participants"]["key"] == "(match_date, match_id), participant_id"
     assert tables["champion_stats"]["key"] == "(stat_date), champion_name"
     assert tables["position_stats"]["key"] == "(stat_date), position"
+    assert tables["date_summary"]["key"] == "(match_date), table_name"  # a date's counts: one partition
     stats_columns = {"games_played", "win_rate", "avg_kda", "avg_gpm"}
     assert stats_columns <= set(tables["champion_stats"]["columns"]) and stats_columns <= set(tables["position_stats"]["columns"])
 

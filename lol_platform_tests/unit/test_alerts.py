@@ -1,0 +1,117 @@
+"""Alerts reach a webhook: a real failing run and a real failed blocking check, both in-process Dagster, post
+Slack-compatible JSON to a local HTTP receiver started here; unset, nothing is posted."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    DagsterEventType,
+    DagsterInstance,
+    Definitions,
+    SkipReason,
+    asset,
+    build_run_status_sensor_context,
+    build_sensor_context,
+    job,
+    materialize,
+    op,
+)
+
+from lol_platform.alerts import AlertWebhook, failed_check_alert_sensor, run_failure_alert_sensor
+
+
+@pytest.fixture
+def receiver():
+    """A webhook on 127.0.0.1 that records each JSON body it is sent."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+@op
+def explode():
+    raise RuntimeError("the lake is on fire")
+
+
+@job
+def doomed():
+    explode()
+
+
+def _failed_run(instance):
+    result = doomed.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    failure = instance.get_records_for_run(result.run_id, of_type=DagsterEventType.RUN_FAILURE).records[0].event_log_entry.dagster_event
+    return instance.get_run_by_id(result.run_id), failure
+
+
+def test_a_failed_run_posts_its_job_error_and_link(receiver):
+    url, received = receiver
+    with DagsterInstance.ephemeral() as instance:
+        run, failure = _failed_run(instance)
+        webhook = AlertWebhook(url=url, ui_url="http://ui.example")
+        context = build_run_status_sensor_context("run_failure_alert_sensor", failure, instance, run,
+                                                  resources={"alert_webhook": webhook}).for_run_failure()  # fmt: skip
+        run_failure_alert_sensor(context)
+    assert len(received) == 1 and set(received[0]) == {"text"}
+    text = received[0]["text"]
+    assert "Run of doomed failed" in text and "explode" in text and text.endswith(f"http://ui.example/runs/{run.run_id}")
+
+
+def test_without_a_webhook_url_alerts_are_off(receiver):
+    _, received = receiver
+    with DagsterInstance.ephemeral() as instance:
+        run, failure = _failed_run(instance)
+        context = build_run_status_sensor_context("run_failure_alert_sensor", failure, instance, run,
+                                                  resources={"alert_webhook": AlertWebhook()}).for_run_failure()  # fmt: skip
+        assert isinstance(run_failure_alert_sensor(context), SkipReason)
+    assert received == []
+
+
+@asset(check_specs=[AssetCheckSpec("always_positive", asset="scores", blocking=True),
+                    AssetCheckSpec("nice_to_have", asset="scores", blocking=False)])  # fmt: skip
+def scores():
+    yield AssetCheckResult(check_name="always_positive", passed=False, description="3 rows below zero")
+    yield AssetCheckResult(check_name="nice_to_have", passed=False)
+    return 1
+
+
+def test_a_failed_blocking_check_posts_once_and_a_non_blocking_one_does_not(receiver):
+    url, received = receiver
+    webhook = AlertWebhook(url=url, ui_url="http://ui.example")
+    defs = Definitions(assets=[scores])
+    with DagsterInstance.ephemeral() as instance:
+        def tick(cursor):
+            with build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources={"alert_webhook": webhook}) as context:
+                result = failed_check_alert_sensor(context)
+            return getattr(result, "cursor", None) or cursor
+
+        cursor = tick(None)  # the first tick only places the cursor
+        result = materialize([scores], instance=instance, raise_on_error=False)
+        cursor = tick(cursor)
+        assert len(received) == 1
+        text = received[0]["text"]
+        assert "Blocking check always_positive on scores failed: 3 rows below zero" in text
+        assert text.endswith(f"http://ui.example/runs/{result.run_id}")
+        tick(cursor)  # nothing new: nothing posted again
+        assert len(received) == 1
