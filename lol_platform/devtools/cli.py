@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from pathlib import Path
 
 
 def _stack(args: argparse.Namespace) -> int:
@@ -35,6 +36,21 @@ Spark cluster: {master}. Run the batch assets on it with
   export LOL_SPARK_MASTER={master}
   export LOL_SPARK_PYTHON_ENV=$(lol-platform spark-env)   # the executors' Python environment, built once
 """
+
+
+def _spark_env(args: argparse.Namespace) -> int:
+    from lol_platform.devtools.spark_env import build_executor_env
+
+    print(build_executor_env(args.out_dir))
+    return 0
+
+
+def _spark_code(args: argparse.Namespace) -> int:
+    from lol_platform.devtools.spark_env import default_dir
+    from lol_platform.resources.spark_shipping import build_code_zip
+
+    print(build_code_zip(args.out_dir or default_dir()))
+    return 0
 
 
 def _print_status(rows: list[dict]) -> None:
@@ -132,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     stack.add_argument("--spark-cluster", action="store_true",
                        help="also a Spark standalone master and two workers (or LOL_STACK_SPARK_CLUSTER=1)")
     stack.set_defaults(func=_stack)
+
+    spark_env = sub.add_parser("spark-env", help="build (once) the Spark executors' packed Python environment; prints its path")
+    spark_env.add_argument("--out-dir", type=Path, help="where to keep it (default: <stack dir>/spark)")
+    spark_env.set_defaults(func=_spark_env)
+    spark_code = sub.add_parser("spark-code", help="zip lol_core and spark_jobs for spark-submit --py-files; prints its path")
+    spark_code.add_argument("--out-dir", type=Path, help="where to keep it (default: <stack dir>/spark)")
+    spark_code.set_defaults(func=_spark_code)
 
     produce = sub.add_parser("produce", help="publish generated Match-V5 matches to Kafka")
     produce.add_argument("--count", type=int, default=None, help="matches to send (default: until Ctrl-C)")
