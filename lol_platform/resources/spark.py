@@ -40,6 +40,7 @@ SPARK_ENV = {
     "LOL_SPARK_SHUFFLE_PARTITIONS": "spark.sql.shuffle.partitions",
     "LOL_SPARK_DRIVER_HOST": "spark.driver.host",
     "LOL_SPARK_DRIVER_BIND_ADDRESS": "spark.driver.bindAddress",
+    "LOL_SPARK_APP_NAME": "spark.app.name",
 }
 
 
