@@ -31,6 +31,13 @@ SPARK_DEFAULTS = {
     # on a cluster, LOL_SPARK_DRIVER_HOST names the address executors reach the driver at.
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
+    # On a cluster (ignored in local mode): executor size, and a fixed set of executors unless dynamic allocation
+    # is switched on; shuffle tracking lets it release executors without an external shuffle service.
+    "spark.executor.cores": "1",
+    "spark.executor.memory": "1g",
+    "spark.dynamicAllocation.enabled": "false",
+    "spark.dynamicAllocation.shuffleTracking.enabled": "true",
+    "spark.dynamicAllocation.minExecutors": "0",
 }
 
 # Environment variable -> Spark setting it overrides.
@@ -41,6 +48,12 @@ SPARK_ENV = {
     "LOL_SPARK_DRIVER_HOST": "spark.driver.host",
     "LOL_SPARK_DRIVER_BIND_ADDRESS": "spark.driver.bindAddress",
     "LOL_SPARK_APP_NAME": "spark.app.name",
+    "LOL_SPARK_EXECUTOR_CORES": "spark.executor.cores",
+    "LOL_SPARK_EXECUTOR_MEMORY": "spark.executor.memory",
+    "LOL_SPARK_CORES_MAX": "spark.cores.max",
+    "LOL_SPARK_DYNAMIC_ALLOCATION": "spark.dynamicAllocation.enabled",
+    "LOL_SPARK_MIN_EXECUTORS": "spark.dynamicAllocation.minExecutors",
+    "LOL_SPARK_MAX_EXECUTORS": "spark.dynamicAllocation.maxExecutors",
 }
 
 

@@ -19,6 +19,7 @@ from lol_platform_tests.integration.batch_support import cassandra_rows, lake_ro
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark_cluster]
 
+REPO = Path(__file__).resolve().parents[2]
 SPARK_ASSETS = ["cleaned_participants", "champion_stats", "position_stats"]
 LAKE_TABLES = [("lol_cleaned_participants", "match_date"), ("lol_champion_stats", "stat_date"), ("lol_position_stats", "stat_date")]
 
@@ -85,17 +86,40 @@ def _served(cassandra, dates: list[dt.date]) -> dict[str, list[dict]]:
     }
 
 
+def _spark_submit(master, python_env: str, job: str, start: dt.date, end: dt.date, lake_root: str) -> list[str]:
+    """The README's spark-submit of a job to the cluster: the code zip and the packed environment ship with it."""
+    import pyspark
+
+    from lol_platform.resources.spark_shipping import build_code_zip
+
+    return [
+        str(Path(pyspark.__file__).parent / "bin" / "spark-submit"), "--master", master.master_url,
+        "--py-files", str(build_code_zip()), "--archives", f"{python_env}#lol_env",
+        "--conf", "spark.pyspark.python=./lol_env/bin/python", "--conf", f"spark.pyspark.driver.python={sys.executable}",
+        "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
+        str(REPO / "spark_jobs" / f"{job}_job.py"), "--date", str(start), "--end-date", str(end), "--lake-root", lake_root,
+    ]  # fmt: skip
+
+
 def test_a_backfill_on_the_cluster_gives_exactly_the_rows_of_local_mode(spark_cluster, spark_python_env, hdfs_lake, cassandra, spark,
                                                                          unique_name, tmp_path):  # fmt: skip
     start, end = dt.date(2025, 10, 1), dt.date(2025, 10, 3)
     dates = [start + dt.timedelta(days=i) for i in range(3)]
-    land(hdfs_lake, _generated(start, 3, 200, seed=12))
+    land(hdfs_lake, _generated(start, 3, 100, seed=12))
 
     local = run_batch(hdfs_lake, cassandra, start, end, selection=AssetSelection.assets(*SPARK_ASSETS))
     assert local.success
     local_lake = {t: lake_rows(spark, hdfs_lake, t, c, start, end) for t, c in LAKE_TABLES}
     local_served = _served(cassandra, dates)
-    assert len(local_lake["lol_cleaned_participants"]) == len(local_served["match_participants"]) > 5000
+    assert len(local_lake["lol_cleaned_participants"]) == len(local_served["match_participants"]) > 2500
+
+    # Each job's spark-submit entry point on the cluster rewrites the same dates with the same rows.
+    for job in ("clean_participants", "champion_stats", "position_stats"):
+        submitted = subprocess.run(_spark_submit(spark_cluster, spark_python_env, job, start, end, hdfs_lake.root),
+                                   env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}, capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert submitted.returncode == 0, submitted.stdout[-2000:] + submitted.stderr[-3000:]
+        assert f"{start}..{end}" in submitted.stdout
+    assert {t: lake_rows(spark, hdfs_lake, t, c, start, end) for t, c in LAKE_TABLES} == local_lake
 
     # The same backfill as a user runs it, in its own process (one Spark application per run), on the cluster.
     app_name = f"lol_platform_cluster_{unique_name}"
