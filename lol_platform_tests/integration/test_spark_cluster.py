@@ -63,7 +63,8 @@ def test_executors_import_the_shipped_code_and_environment_not_the_drivers_insta
         assert task["python"] == f"{task['cwd']}/lol_env/bin/python"
         assert task["cassandra"].startswith(f"{task['cwd']}/lol_env/lib/")
         assert not task["lol_platform_importable"] and not task["dagster_importable"]
-    assert all(count >= 1 for count in _executors_per_worker(spark_cluster, app_id).values())
+    per_worker = _executors_per_worker(spark_cluster, app_id)
+    assert len(per_worker) == spark_cluster.config.spark_workers == 2 and all(n >= 1 for n in per_worker.values()), per_worker
 
 
 def _generated(start: dt.date, days: int, per_day: int, seed: int) -> list[bytes]:
@@ -139,4 +140,4 @@ def test_a_backfill_on_the_cluster_gives_exactly_the_rows_of_local_mode(spark_cl
     app_ids = [a["id"] for a in state["activeapps"] + state["completedapps"] if a["name"] == app_name]
     assert len(app_ids) == 1, app_ids  # one run, one Spark application over the three dates
     per_worker = _executors_per_worker(spark_cluster, app_ids[0])
-    assert len(per_worker) == 2 and all(count >= 1 for count in per_worker.values()), per_worker
+    assert len(per_worker) == spark_cluster.config.spark_workers == 2 and all(n >= 1 for n in per_worker.values()), per_worker
