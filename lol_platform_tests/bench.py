@@ -169,6 +169,52 @@ def bench_batch(results: dict) -> None:
     cassandra.close()
 
 
+def bench_spark_cluster(results: dict) -> None:
+    """The same 3-day backfill run as a user runs it (`dagster asset materialize`, one process and one Spark
+    application each) in local[2] and on the stack's two-worker standalone cluster; on one 2-core machine the
+    cluster cannot be faster: the ratio is its overhead (executor start, shipping code and environment, RPC)."""
+    import tempfile
+
+    from lol_stack import Stack
+    from lol_stack.services.spark import spark_services
+
+    from lol_platform.devtools.generator import MatchGenerator, encode
+    from lol_platform.devtools.spark_env import build_executor_env
+    from lol_platform.resources import LakeResource
+    from lol_platform_tests.integration.batch_support import land
+
+    names = [s.name for s in spark_services(Stack().config)]
+    cluster = Stack(only=names, spark_cluster=True)
+    started = [row["service"] for row in cluster.status() if row["state"] != "up"]
+    if started:
+        Stack(only=started, spark_cluster=True).up()
+    try:
+        lake = LakeResource(root=f"hdfs://127.0.0.1:8020/bench/{uuid.uuid4().hex[:6]}")
+        start, per_day = dt.date(2025, 2, 11), int(os.environ.get("LOL_BENCH_CLUSTER_PER_DAY", 1_000))
+        land(lake, [encode(m) for m in MatchGenerator(seed=6, start_date=start, days=3, late_share=0.05, matches_per_day=per_day).matches(3 * per_day)])
+        python_env = str(build_executor_env())
+        cmd = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "lol_platform.definitions", "--select",
+               "cleaned_participants,champion_stats,position_stats", "--partition-range", f"{start}...{start + dt.timedelta(days=2)}"]  # fmt: skip
+        seconds = {}
+        for mode, master in [("local", "local[2]"), ("cluster", cluster.service("spark-master").master_url)]:
+            with tempfile.TemporaryDirectory() as home:
+                (Path(home) / "dagster.yaml").write_text("")
+                env = {**os.environ, "DAGSTER_HOME": home, "LOL_LAKE_ROOT": lake.root, "LOL_SPARK_MASTER": master,
+                       "LOL_SPARK_PYTHON_ENV": python_env}  # fmt: skip
+                t0 = time.perf_counter()
+                proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                seconds[mode] = time.perf_counter() - t0
+                if proc.returncode != 0:
+                    raise RuntimeError(f"the {mode} backfill failed:\n{proc.stderr[-3000:]}")
+        results["cluster_matches_per_day"] = per_day
+        results["cluster_backfill_local2_s"] = round(seconds["local"], 1)
+        results["cluster_backfill_two_workers_s"] = round(seconds["cluster"], 1)
+        results["cluster_overhead_ratio"] = round(seconds["cluster"] / seconds["local"], 2)
+    finally:
+        if started and os.environ.get("LOL_KEEP_STACK") != "1":
+            Stack(only=started, spark_cluster=True).down()
+
+
 class PeakRss(threading.Thread):
     """Samples the resident memory of this process and its children (the Spark JVM) until stopped."""
 
@@ -340,7 +386,8 @@ def main() -> int:
             results["stack_start_s"] = round(time.perf_counter() - t0, 1)
         results["stack_rss_mb"] = _stack_rss_mb(stack)
         cases = [("generator", bench_generator), ("contract", bench_contract), ("ingestion", bench_ingestion),
-                 ("stream", bench_stream_latency), ("real_day", bench_real_day), ("batch", bench_batch)]  # fmt: skip
+                 ("stream", bench_stream_latency), ("real_day", bench_real_day), ("batch", bench_batch),
+                 ("spark_cluster", bench_spark_cluster)]  # fmt: skip
         for name, fn in [(n, f) for n, f in cases if not only or n in only]:
             print(f"== {name}", flush=True)
             t0 = time.perf_counter()

@@ -14,6 +14,10 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _env_str(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """Where the stack lives and which loopback ports it binds. Defaults match the resources'."""
@@ -34,6 +38,17 @@ class StackConfig:
     elasticsearch_port: int = field(default_factory=lambda: _env_int("LOL_ES_PORT", 9200))
     elasticsearch_transport_port: int = field(default_factory=lambda: _env_int("LOL_ES_TRANSPORT_PORT", 9300))
     heap_mb: int = field(default_factory=lambda: _env_int("LOL_STACK_HEAP_MB", 512))
+    # The Spark standalone cluster (opt-in: `stack up --spark-cluster` or LOL_STACK_SPARK_CLUSTER=1): a master
+    # and `spark_workers` workers; worker i binds spark_worker_port + i - 1 and spark_worker_ui_port + i - 1.
+    spark_cluster: bool = field(default_factory=lambda: os.environ.get("LOL_STACK_SPARK_CLUSTER") == "1")
+    spark_master_port: int = field(default_factory=lambda: _env_int("LOL_SPARK_MASTER_PORT", 7077))
+    spark_master_ui_port: int = field(default_factory=lambda: _env_int("LOL_SPARK_MASTER_UI_PORT", 8080))
+    spark_workers: int = field(default_factory=lambda: _env_int("LOL_SPARK_WORKERS", 2))
+    spark_worker_port: int = field(default_factory=lambda: _env_int("LOL_SPARK_WORKER_PORT", 7078))
+    spark_worker_ui_port: int = field(default_factory=lambda: _env_int("LOL_SPARK_WORKER_UI_PORT", 8081))
+    spark_worker_cores: int = field(default_factory=lambda: _env_int("LOL_SPARK_WORKER_CORES", 1))
+    spark_worker_memory: str = field(default_factory=lambda: _env_str("LOL_SPARK_WORKER_MEMORY", "1g"))
+    spark_daemon_memory: str = field(default_factory=lambda: _env_str("LOL_SPARK_DAEMON_MEMORY", "256m"))
     start_timeout_s: float = field(default_factory=lambda: float(os.environ.get("LOL_STACK_START_TIMEOUT", 180)))
 
     @property

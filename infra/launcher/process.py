@@ -58,7 +58,7 @@ class JavaService(ABC):
     """A service made of one JVM process. Subclasses say how to prepare, run and probe it."""
 
     name: str
-    pom: str
+    pom: str | None  # None: not a Maven-resolved JVM (the Spark daemons run from the pyspark package)
     not_ready_reason: str | None = None  # set by is_ready() when it can say what is still missing
 
     def __init__(self, config: StackConfig):
@@ -123,10 +123,9 @@ class JavaService(ABC):
             )
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        classpath = resolve_classpath(self.config, self.pom)
+        classpath = resolve_classpath(self.config, self.pom) if self.pom else ""
         self.prepare(classpath)
-        cp = os.pathsep.join([*self.extra_classpath(), classpath])
-        cmd = [self.java(), *self.jvm_options(), "-cp", cp, self.main_class(), *self.args()]
+        cmd = self.command(classpath)
         log = open(self.log_path, "ab")
         proc = subprocess.Popen(
             cmd,
@@ -138,6 +137,10 @@ class JavaService(ABC):
             env=self.environment(),
         )
         self.pid_path.write_text(str(proc.pid))
+
+    def command(self, classpath: str) -> list[str]:
+        cp = os.pathsep.join([*self.extra_classpath(), classpath])
+        return [self.java(), *self.jvm_options(), "-cp", cp, self.main_class(), *self.args()]
 
     def environment(self) -> dict[str, str]:
         return dict(os.environ)

@@ -8,14 +8,20 @@ from concurrent.futures import ThreadPoolExecutor
 from lol_stack.config import StackConfig
 from lol_stack.process import JavaService, ServiceStartError, resolve_classpath
 from lol_stack.services import SERVICE_CLASSES
+from lol_stack.services.spark import spark_services
 
 
 class Stack:
-    def __init__(self, config: StackConfig | None = None, only: list[str] | None = None):
+    """The stack's services. The Spark cluster is opt-in (`spark_cluster`, default LOL_STACK_SPARK_CLUSTER=1):
+    `up` starts it only then, but `status` and `down` also cover a Spark daemon that is running without it."""
+
+    def __init__(self, config: StackConfig | None = None, only: list[str] | None = None, spark_cluster: bool | None = None):
         self.config = config or StackConfig()
-        classes = [c for c in SERVICE_CLASSES if not only or c.name in only]
-        services = [cls(self.config) for cls in classes]
-        self.services: list[JavaService] = services
+        wanted = self.config.spark_cluster if spark_cluster is None else spark_cluster
+        wanted = wanted or any(name.startswith("spark-") for name in only or [])
+        spark = [s for s in spark_services(self.config) if wanted or s.is_running()]
+        services = [cls(self.config) for cls in SERVICE_CLASSES] + spark
+        self.services: list[JavaService] = [s for s in services if not only or s.name in only]
 
     def service(self, name: str) -> JavaService:
         return next(s for s in self.services if s.name == name)
@@ -51,7 +57,7 @@ class Stack:
 
     def fetch(self, progress=print) -> None:
         """Resolve every service's jars (Maven Central -> ~/.m2) without starting anything."""
-        for pom in dict.fromkeys(svc.pom for svc in self.services):
+        for pom in dict.fromkeys(svc.pom for svc in self.services if svc.pom):
             t0 = time.monotonic()
             classpath = resolve_classpath(self.config, pom)
             progress(f"  {pom:<14} {classpath.count(':') + 1} jars resolved in {time.monotonic() - t0:.1f}s")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from pathlib import Path
 
 
 def _stack(args: argparse.Namespace) -> int:
     from lol_stack import Stack
     from lol_stack.process import ServiceStartError
 
-    stack = Stack(only=args.only or None)
+    stack = Stack(only=args.only or None, spark_cluster=args.spark_cluster or None)
     if args.action == "up":
         try:
             ready = stack.up()
@@ -19,6 +20,8 @@ def _stack(args: argparse.Namespace) -> int:
             print(f"stack up failed:\n{exc}", file=sys.stderr)
             return 1
         print(f"stack up: {len(ready)} services ready (slowest {max(ready.values(), default=0):.1f}s)")
+        if any(s.name == "spark-master" for s in stack.services):
+            print(SPARK_CLUSTER_HINT.format(master=stack.service("spark-master").master_url))
     elif args.action == "down":
         stack.down()
     elif args.action == "fetch":
@@ -26,6 +29,28 @@ def _stack(args: argparse.Namespace) -> int:
         return 0
     _print_status(stack.status())
     return 0 if args.action == "down" or all(s["state"] == "up" for s in stack.status()) else 3
+
+
+SPARK_CLUSTER_HINT = """\
+Spark cluster: {master}. Run the batch assets on it with
+  export LOL_SPARK_MASTER={master}
+  export LOL_SPARK_PYTHON_ENV=$(lol-platform spark-env)   # the executors' Python environment, built once
+"""
+
+
+def _spark_env(args: argparse.Namespace) -> int:
+    from lol_platform.devtools.spark_env import build_executor_env
+
+    print(build_executor_env(args.out_dir))
+    return 0
+
+
+def _spark_code(args: argparse.Namespace) -> int:
+    from lol_platform.devtools.spark_env import default_dir
+    from lol_platform.resources.spark_shipping import build_code_zip
+
+    print(build_code_zip(args.out_dir or default_dir()))
+    return 0
 
 
 def _print_status(rows: list[dict]) -> None:
@@ -118,8 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     stack = sub.add_parser("stack", help="start, stop or inspect the local service stack")
     stack.add_argument("action", choices=["up", "down", "status", "fetch"])
-    stack.add_argument("--only", nargs="*", help="limit to these services (kafka namenode datanode cassandra elasticsearch)")
+    stack.add_argument("--only", nargs="*", help="limit to these services (kafka namenode datanode cassandra elasticsearch "
+                       "spark-master spark-worker-1 spark-worker-2)")
+    stack.add_argument("--spark-cluster", action="store_true",
+                       help="also a Spark standalone master and two workers (or LOL_STACK_SPARK_CLUSTER=1)")
     stack.set_defaults(func=_stack)
+
+    spark_env = sub.add_parser("spark-env", help="build (once) the Spark executors' packed Python environment; prints its path")
+    spark_env.add_argument("--out-dir", type=Path, help="where to keep it (default: <stack dir>/spark)")
+    spark_env.set_defaults(func=_spark_env)
+    spark_code = sub.add_parser("spark-code", help="zip lol_core and spark_jobs for spark-submit --py-files; prints its path")
+    spark_code.add_argument("--out-dir", type=Path, help="where to keep it (default: <stack dir>/spark)")
+    spark_code.set_defaults(func=_spark_code)
 
     produce = sub.add_parser("produce", help="publish generated Match-V5 matches to Kafka")
     produce.add_argument("--count", type=int, default=None, help="matches to send (default: until Ctrl-C)")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Mapping
 
 from dagster_pyspark import LazyPySparkResource
+from dagster_pyspark.resources import spark_session_from_config
 
 from lol_core.lake_paths import SPARK_LAKE_SETTINGS
+from lol_platform.resources.errors import ServiceUnavailable
+from lol_platform.resources.spark_shipping import EXECUTOR_PYTHON, build_code_zip, executor_python, is_local, with_python_env
 
 SPARK_DEFAULTS = {
     "spark.master": "local[*]",
@@ -27,6 +31,13 @@ SPARK_DEFAULTS = {
     # on a cluster, LOL_SPARK_DRIVER_HOST names the address executors reach the driver at.
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
+    # On a cluster (ignored in local mode): executor size, and a fixed set of executors unless dynamic allocation
+    # is switched on; shuffle tracking lets it release executors without an external shuffle service.
+    "spark.executor.cores": "1",
+    "spark.executor.memory": "1g",
+    "spark.dynamicAllocation.enabled": "false",
+    "spark.dynamicAllocation.shuffleTracking.enabled": "true",
+    "spark.dynamicAllocation.minExecutors": "0",
 }
 
 # Environment variable -> Spark setting it overrides.
@@ -36,6 +47,13 @@ SPARK_ENV = {
     "LOL_SPARK_SHUFFLE_PARTITIONS": "spark.sql.shuffle.partitions",
     "LOL_SPARK_DRIVER_HOST": "spark.driver.host",
     "LOL_SPARK_DRIVER_BIND_ADDRESS": "spark.driver.bindAddress",
+    "LOL_SPARK_APP_NAME": "spark.app.name",
+    "LOL_SPARK_EXECUTOR_CORES": "spark.executor.cores",
+    "LOL_SPARK_EXECUTOR_MEMORY": "spark.executor.memory",
+    "LOL_SPARK_CORES_MAX": "spark.cores.max",
+    "LOL_SPARK_DYNAMIC_ALLOCATION": "spark.dynamicAllocation.enabled",
+    "LOL_SPARK_MIN_EXECUTORS": "spark.dynamicAllocation.minExecutors",
+    "LOL_SPARK_MAX_EXECUTORS": "spark.dynamicAllocation.maxExecutors",
 }
 
 
@@ -45,11 +63,59 @@ def spark_config(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     return config
 
 
-def spark_resource(env: Mapping[str, str] = os.environ) -> LazyPySparkResource:
+class PlatformSparkResource(LazyPySparkResource):
+    """dagster-pyspark's lazy session, plus what a cluster's executors need from the driver.
+
+    With a cluster master (anything but local[...]) the session ships the project's code (a zip of lol_core and
+    spark_jobs, `SparkContext.addPyFile`) and, when `python_env` names a venv-pack archive (LOL_SPARK_PYTHON_ENV),
+    the executors' Python environment (`spark.archives`, unpacked as ./lol_env and used as their interpreter).
+    Without `python_env` the executors run PYSPARK_PYTHON, an interpreter the workers must already have.
+    In local mode the executors are this process's threads and interpreter: nothing is shipped.
+    """
+
+    python_env: str = ""
+
+    def _init_session(self) -> None:
+        if self._spark_session is not None:
+            return
+        master = self.spark_config.get("spark.master", "local[*]")
+        if is_local(master):
+            self._spark_session = spark_session_from_config(self.spark_config)
+            return
+        config = with_python_env(self.spark_config, self.python_env) if self.python_env else dict(self.spark_config)
+        with executor_python(EXECUTOR_PYTHON if self.python_env else None):
+            session = _cluster_session(config, master)
+        session.sparkContext.addPyFile(str(build_code_zip()))
+        self._spark_session = session
+
+
+def _cluster_session(config: dict, master: str):
+    _require_master(master)
+    return spark_session_from_config(config)
+
+
+def _require_master(master: str) -> None:
+    """Fail fast on an unreachable standalone master: Spark itself retries for a minute, then leaves a stopped
+    context behind that fails the first job with an unrelated message."""
+    if not master.startswith("spark://"):
+        return  # yarn, k8s://...: their clients report their own errors
+    hosts = [h.rsplit(":", 1) for h in master.removeprefix("spark://").split(",")]
+    errors = []
+    for host, port in hosts:
+        try:
+            socket.create_connection((host, int(port)), timeout=3).close()
+            return
+        except OSError as exc:
+            errors.append(f"{host}:{port}: {exc}")
+    raise ServiceUnavailable("the Spark master", master, "; ".join(errors), "LOL_SPARK_MASTER",
+                             start="lol-platform stack up --spark-cluster")
+
+
+def spark_resource(env: Mapping[str, str] = os.environ) -> PlatformSparkResource:
     """The session starts on first use, once per run process (runs use the in-process executor)."""
     # Python workers must run this interpreter (the venv with cassandra-driver), not `python3` on PATH;
     # PySpark reads the choice from the driver's environment. A cluster sets its own PYSPARK_PYTHON.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # Spark's web UI binds to SPARK_LOCAL_IP (all interfaces without it); keep it with the driver.
     os.environ.setdefault("SPARK_LOCAL_IP", spark_config(env)["spark.driver.bindAddress"])
-    return LazyPySparkResource(spark_config=spark_config(env))
+    return PlatformSparkResource(spark_config=spark_config(env), python_env=env.get("LOL_SPARK_PYTHON_ENV", ""))

@@ -100,3 +100,9 @@ def test_compose_file_parses_and_publishes_the_resources_default_ports():
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
     env = compose["x-dagster-env"]
     assert env["LOL_CASSANDRA_PORT"] == str(config.cassandra_port)
+    # The batch assets run on the compose file's Spark master and worker, on the launcher's default ports.
+    assert {"spark-master", "spark-worker"} <= set(services)
+    assert config.spark_master_port in published and config.spark_master_ui_port in published
+    assert env["LOL_SPARK_MASTER"] == f"spark://spark-master:{config.spark_master_port}"
+    assert env["LOL_SPARK_PYTHON_ENV"] and env["LOL_SPARK_DRIVER_HOST"] == services["dagster-daemon"]["hostname"]
+    assert services["spark-worker"]["command"][-1] == env["LOL_SPARK_MASTER"]
