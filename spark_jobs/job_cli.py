@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,7 +12,8 @@ from pyspark.sql import SparkSession
 
 from lol_core.dates import DateRange
 from spark_jobs import lake_io
-from spark_jobs.jobs import StatsJob, stats_dates
+from spark_jobs.jobs import StatsJob, commit_stats, stats_dates
+from spark_jobs.lake_commit import Staging
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,10 @@ def report(job: str, args: JobArgs, outputs: dict[str, list[dt.date]]) -> None:
 def stats_main(job: StatsJob, doc: str, argv: Sequence[str] | None = None) -> int:
     """The whole entry point of a stats job; `doc` is its module docstring (line 3 describes it)."""
     args = parse_args(doc.splitlines()[2], argv)
-    run = stats_dates(spark_session(f"lol_{job.name}"), args.lake_root, args.dates, job)
+    spark = spark_session(f"lol_{job.name}")
+    staging = Staging(args.lake_root, f"spark-submit-{uuid.uuid4().hex}")
+    run = stats_dates(spark, args.lake_root, args.dates, job, staging)
+    commit_stats(spark, staging, args.dates, job)  # no gates here: the assets run them
     run.stats.unpersist()  # written: nothing more reads it (a shared session must not keep its blocks)
     report(job.name, args, {job.name: run.dates})
     return 0

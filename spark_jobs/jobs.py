@@ -1,8 +1,9 @@
 """One function per batch job, called by both the Dagster asset and the `spark-submit` entry point.
 
-Each takes the session, the lake root and a DateRange, reads what the job needs, computes, and replaces
-exactly those dates in the lake. What the callers add on top stays with them: the assets validate, publish
-to Cassandra and report; the entry points print what was written.
+Each takes the session, the lake root, a DateRange and a Staging: it reads what the job needs from the live
+lake and writes exactly those dates under the staging root (write-audit-publish, spark_jobs.lake_commit).
+The caller audits the staged dates and commits them (`commit_clean`, `commit_stats`) or aborts: the assets
+run their gates first; the entry points commit at once.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from lol_core import lake_paths
 from lol_core.dates import DateRange
-from spark_jobs import lake_io
+from spark_jobs import lake_commit, lake_io
+from spark_jobs.lake_commit import Staging
 from spark_jobs.aggregates import champion_stats, position_stats
 from spark_jobs.cleaning import OUTCOME_REASON, judge_rows, rank_rows, split_outcome
 
@@ -24,15 +27,17 @@ from spark_jobs.cleaning import OUTCOME_REASON, judge_rows, rank_rows, split_out
 class CleanRun:
     rows_in: int  # raw participant rows read
     quarantine_reasons: dict[str, int]  # clean-stage quarantine rows written, by reason
-    cleaned_dates: list[dt.date]  # dates that now hold cleaned rows
-    quarantine_dates: list[dt.date]  # dates that now hold clean-stage quarantine rows
-    # Match versions, in range or elsewhere, that a newer copy kept on another date supersedes; listed after
-    # the write (so two runs racing on different dates cannot both miss each other). Re-run their dates.
-    superseded: DataFrame
+    cleaned_dates: list[dt.date]  # dates that hold cleaned rows once committed
+    quarantine_dates: list[dt.date]  # dates that hold clean-stage quarantine rows once committed
 
 
-def clean_dates(spark: SparkSession, root: str, dates: DateRange) -> CleanRun:
-    """Raw matches of the dates -> cleaned participants (+ their match versions) + clean-stage quarantine."""
+# The tables a clean run replaces together.
+CLEAN_TABLES = (lake_paths.CLEANED_PARTICIPANTS, lake_paths.MATCH_VERSIONS, lake_paths.CLEAN_QUARANTINE)
+
+
+def clean_dates(spark: SparkSession, root: str, dates: DateRange, staging: Staging) -> CleanRun:
+    """Raw matches of the dates -> cleaned participants (+ their match versions) + clean-stage quarantine,
+    staged (read them under staging.uri; commit_clean makes them live)."""
     # Read once, judged once. Each step is checkpointed: the rule expressions make plans so large that
     # planning and code generation, repeated per action and per union branch, cost more CPU than the rows.
     # A checkpoint cuts the plan, and the cleaned rows, the quarantine and every count derive from it.
@@ -45,14 +50,21 @@ def clean_dates(spark: SparkSession, root: str, dates: DateRange) -> CleanRun:
         counts = outcome.groupBy(F.col(OUTCOME_REASON)).count().collect()
         rows_in = sum(r["count"] for r in counts)
         result = split_outcome(outcome)
-        cleaned_dates = lake_io.write_cleaned(result.cleaned, root, dates.start, dates.end)
-        quarantine_dates = lake_io.write_quarantine(result.quarantine, root, dates.start, dates.end)
+        cleaned_dates = lake_io.write_cleaned(result.cleaned, staging.uri, dates.start, dates.end)
+        quarantine_dates = lake_io.write_quarantine(result.quarantine, staging.uri, dates.start, dates.end)
     finally:
         outcome.unpersist()
         ranked.unpersist()
     reasons = {r[OUTCOME_REASON]: r["count"] for r in counts if r[OUTCOME_REASON] is not None}
-    superseded = lake_io.find_superseded(spark, root, dates.start, dates.end)
-    return CleanRun(rows_in, reasons, cleaned_dates, quarantine_dates, superseded)
+    return CleanRun(rows_in, reasons, cleaned_dates, quarantine_dates)
+
+
+def commit_clean(spark: SparkSession, staging: Staging, dates: DateRange) -> DataFrame:
+    """Make a clean run's staged dates live. Returns the match versions, in range or elsewhere, that a newer
+    copy kept on another date supersedes, listed after the swap (so two runs on different dates cannot
+    both miss each other): their dates hold a copy that must go. Re-run them."""
+    lake_commit.commit(spark, staging, CLEAN_TABLES, dates)
+    return lake_io.find_superseded(spark, staging.root, dates.start, dates.end)
 
 
 @dataclass(frozen=True)
@@ -62,22 +74,27 @@ class StatsJob:
     name: str
     compute: Callable[[DataFrame], DataFrame]
     write: Callable[[DataFrame, str, dt.date, dt.date], list[dt.date]]
+    table: lake_paths.PartitionedTable
 
 
-CHAMPION_STATS = StatsJob("champion_stats", champion_stats, lake_io.write_champion_stats)
-POSITION_STATS = StatsJob("position_stats", position_stats, lake_io.write_position_stats)
+CHAMPION_STATS = StatsJob("champion_stats", champion_stats, lake_io.write_champion_stats, lake_paths.CHAMPION_STATS)
+POSITION_STATS = StatsJob("position_stats", position_stats, lake_io.write_position_stats, lake_paths.POSITION_STATS)
 
 
 @dataclass
 class StatsRun:
     cleaned: DataFrame  # the cleaned participants the stats were computed from
     stats: DataFrame  # persisted (computed once for the write and the caller's checks): unpersist when done
-    dates: list[dt.date]  # dates that now hold rows
+    dates: list[dt.date]  # dates that hold rows once committed
 
 
-def stats_dates(spark: SparkSession, root: str, dates: DateRange, job: StatsJob) -> StatsRun:
-    """Cleaned participants of the dates -> the job's daily stats, replacing those dates."""
+def stats_dates(spark: SparkSession, root: str, dates: DateRange, job: StatsJob, staging: Staging) -> StatsRun:
+    """Cleaned participants of the dates -> the job's daily stats, staged (commit_stats makes them live)."""
     cleaned = lake_io.read_cleaned(spark, root, dates.start, dates.end)
     stats = job.compute(cleaned).persist()
-    written = job.write(stats, root, dates.start, dates.end)
+    written = job.write(stats, staging.uri, dates.start, dates.end)
     return StatsRun(cleaned, stats, written)
+
+
+def commit_stats(spark: SparkSession, staging: Staging, dates: DateRange, job: StatsJob) -> None:
+    lake_commit.commit(spark, staging, [job.table], dates)

@@ -35,10 +35,11 @@ from lol_platform.ingestion.assets import raw_matches
 from lol_platform.partitions import daily_partitions, date_range
 from lol_platform.resources.cassandra import CassandraResource
 from lol_platform.resources.lake import LakeResource
-from spark_jobs import lake_io
+from spark_jobs import lake_commit, lake_io
 from spark_jobs.jobs import CHAMPION_STATS as CHAMPION_STATS_JOB
 from spark_jobs.jobs import POSITION_STATS as POSITION_STATS_JOB
-from spark_jobs.jobs import StatsJob, clean_dates, stats_dates
+from spark_jobs.jobs import StatsJob, clean_dates, commit_clean, commit_stats, stats_dates
+from spark_jobs.lake_commit import Staging
 
 # Downstream partitions follow their parents by BATCH_AUTOMATION: late dates and backfills included, never
 # past a failed blocking check, and a parent update that coincides with this date's own run is not lost (see
@@ -64,6 +65,24 @@ class Stages:
 
 def _spark(pyspark: LazyPySparkResource):
     return lake_io.configure(pyspark.spark_session)
+
+
+def _staging(context: AssetExecutionContext, lake: LakeResource, asset_name: str) -> Staging:
+    return Staging(lake.root, f"{context.run_id}.{asset_name}")
+
+
+def _recover_lake(context: AssetExecutionContext, spark, lake: LakeResource) -> dict[str, str]:
+    """Finish the lake commits of runs that died mid-swap, drop the staging of runs that died before it.
+    A staging dir is left alone while its run is going, and when it is not a Dagster run's (spark-submit's)."""
+
+    def active(name: str) -> bool:
+        run = context.instance.get_run_by_id(name.split(".")[0])
+        return run is None or not run.is_finished
+
+    recovered = lake_commit.recover(spark, lake.root, active)
+    for name, outcome in recovered.items():
+        context.log.warning(f"lake staging {name} of a run that died: {outcome.replace('_', ' ')}")
+    return recovered
 
 
 def _contract_check(name: str, result: ContractResult) -> AssetCheckResult:
@@ -180,21 +199,28 @@ def cleaned_participants(
     stages = Stages(context.log)
     with stages("spark_session"):
         spark = _spark(pyspark)
-    with stages("clean", lambda: f"{run.rows_in:,} raw rows -> {len(run.cleaned_dates)} dates"):
-        run = clean_dates(spark, lake.root, run_dates)  # the same function as spark-submit's job
+    with stages("recover"):
+        recovered = _recover_lake(context, spark, lake)
+    staging = _staging(context, lake, "cleaned_participants")
+    # Write-audit-publish: the run's dates are written to staging, gated there, and only then swapped into
+    # the lake and published; a failed gate leaves the lake and Cassandra as they were.
+    with stages("clean", lambda: f"{run.rows_in:,} raw rows -> {len(run.cleaned_dates)} dates (staged)"):
+        run = clean_dates(spark, lake.root, run_dates, staging)  # the same function as spark-submit's job
     rows_in, quarantine_reasons, written_dates = run.rows_in, run.quarantine_reasons, run.cleaned_dates
-    with stages("find_superseded"):
-        # Dates that still hold a copy a newer one supersedes: superseded_dates_sensor re-runs them.
-        superseded = run.superseded.persist()
-        superseded_dates = sorted(str(r[0]) for r in superseded.select("match_date").distinct().collect())
-        superseded_examples = [{k: str(v) for k, v in r.asDict().items()} for r in superseded.limit(5).collect()]
-        superseded.unpersist()
     with stages("contract", lambda: f"{sum(lake_counts.values()):,} cleaned rows"):
-        cleaned = lake_io.read_cleaned(spark, lake.root, run_dates.start, run_dates.end).persist()  # what readers will see
+        cleaned = lake_io.read_cleaned(spark, staging.uri, run_dates.start, run_dates.end).persist()  # what readers will see
         contract = validate_frame(cleaned, CLEANED_PARTICIPANTS, "cleaned_participants", ["match_id", "participant_id", "kills", "kda", "team_position"])
         lake_counts = _per_date_counts(cleaned, "match_date")
     publish = cw.PublishReport()
+    superseded_dates, superseded_examples = [], []
     if contract.passed:
+        with stages("commit", lambda: f"{len(run_dates.days())} dates swapped into the lake"):
+            superseded = commit_clean(spark, staging, run_dates).persist()
+        with stages("find_superseded"):
+            # Dates that still hold a copy a newer one supersedes: superseded_dates_sensor re-runs them.
+            superseded_dates = sorted(str(r[0]) for r in superseded.select("match_date").distinct().collect())
+            superseded_examples = [{k: str(v) for k, v in r.asDict().items()} for r in superseded.limit(5).collect()]
+            superseded.unpersist()
         with stages("publish", lambda: f"{publish.rows:,} rows at {publish.rows_per_s:,.0f} rows/s, {publish.write.retries} retries"):
             publish = cw.publish_participants(cleaned, names(CLEANED_PARTICIPANTS), cassandra, run_dates.days())
         with stages("reconcile"):
@@ -202,8 +228,9 @@ def cleaned_participants(
         if reconciliation.passed:  # the per-date counts readers query (lol_data.date_summary)
             summary.record_participants(spark, lake.root, cassandra, run_dates.days(), publish.lake_index, context.run_id)
     else:
+        lake_commit.abort(spark, staging)
         reconciliation = AssetCheckResult(check_name="cassandra_matches_lake", passed=False, severity=AssetCheckSeverity.ERROR,
-                                          metadata={"skipped": "contract failed: nothing was published to Cassandra"})  # fmt: skip
+                                          metadata={"skipped": "contract failed: the staged dates were dropped; the lake and Cassandra keep the last good state"})  # fmt: skip
     rows_out = sum(lake_counts.values())
     quarantined = sum(quarantine_reasons.values())
     cleaned.unpersist()
@@ -219,6 +246,8 @@ def cleaned_participants(
             **publish.metadata(),
             "superseded_dates": MetadataValue.json(superseded_dates),
             "superseded_examples": MetadataValue.json(superseded_examples),
+            "committed_to_lake": contract.passed,
+            "recovered_stagings": MetadataValue.json(recovered),
             "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_cleaned_participants"),
             "duration_s": round(time.monotonic() - t0, 2),
             "stage_seconds": MetadataValue.json(stages.seconds),
@@ -265,8 +294,11 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
     stages = Stages(context.log)
     with stages("spark_session"):
         spark = _spark(pyspark)
-    with stages("aggregate", lambda: f"{len(run.dates)} dates"):
-        run = stats_dates(spark, lake.root, run_dates, table.job)  # the same function as spark-submit's job
+    with stages("recover"):
+        recovered = _recover_lake(context, spark, lake)
+    staging = _staging(context, lake, table.name)
+    with stages("aggregate", lambda: f"{len(run.dates)} dates (staged)"):
+        run = stats_dates(spark, lake.root, run_dates, table.job, staging)  # the same function as spark-submit's job
     cleaned, stats = run.cleaned, run.stats
     with stages("contract"):
         participants = _per_date_counts(cleaned, "match_date")
@@ -275,12 +307,17 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
         sums_match = {d: {"games_played": games.get(d, 0), "participants": n} for d, n in participants.items() if games.get(d, 0) != n}
         lake_counts = _per_date_counts(stats, "stat_date")
     publish = cw.PublishReport()
-    if contract.passed and not sums_match:
+    committed = contract.passed and not sums_match
+    if committed:
+        with stages("commit"):
+            commit_stats(spark, staging, run_dates, table.job)
         with stages("publish", lambda: f"{publish.rows:,} rows"):
             publish = cw.publish_stats(stats, table.name, names(table.fields), cassandra, run_dates.days())
+    else:
+        lake_commit.abort(spark, staging)  # the lake and Cassandra keep the last good state
     with stages("reconcile"):
         reconciliation = _reconcile_stats(table, stats, cassandra, lake_counts)
-    if contract.passed and not sums_match and reconciliation.passed:  # the per-date counts (lol_data.date_summary)
+    if committed and reconciliation.passed:  # the per-date counts (lol_data.date_summary)
         summary.record_stats(cassandra, table.name, run_dates.days(), lake_counts, games, context.run_id)
     latest = max(lake_counts) if lake_counts else None
     preview = []
@@ -295,6 +332,8 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
             "rows_per_date": MetadataValue.json(lake_counts),
             "dates": str(run_dates),
             **publish.metadata(),
+            "committed_to_lake": committed,
+            "recovered_stagings": MetadataValue.json(recovered),
             "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_{table.name}"),
             "duration_s": round(time.monotonic() - t0, 2),
             "stage_seconds": MetadataValue.json(stages.seconds),

@@ -55,7 +55,9 @@ def test_one_partition_end_to_end_gives_the_exact_expected_stats(hdfs_lake, cass
     assert cassandra.count_participants(day) == 20
     # The queries the platform's users run answer with this data.
     session = cassandra.session()
-    assert session.execute("SELECT COUNT(*) FROM lol_data.match_participants").one()[0] >= 20
+    # (one partition read: a full-table COUNT(*) times out once a date holds 100k matches)
+    summary = session.execute("SELECT row_count, match_count FROM lol_data.date_summary WHERE match_date = %s AND table_name = 'match_participants'", [day]).one()
+    assert (summary.row_count, summary.match_count) == (20, 2)
     rows = session.execute("SELECT champion_name, games_played, win_rate, avg_kda, avg_gpm FROM lol_data.champion_stats LIMIT 10").all()
     assert len(rows) == 10 and all(0 <= r.win_rate <= 100 and r.games_played > 0 for r in rows)
 
@@ -137,3 +139,47 @@ def test_bad_rows_are_quarantined_with_reasons_and_a_contract_violation_stops_do
     assert any("kills" in reason for reason in meta["quarantine_reasons"].value)
     quarantine = spark.read.parquet(hdfs_lake.uri("data/lol_quarantine/stage=clean")).where(f"match_date = '{day}'").collect()
     assert {r.match_id for r in quarantine} == {"EUW1_bad"} and all(r.reason for r in quarantine)
+
+
+def test_a_failed_gate_leaves_the_lake_and_cassandra_at_the_last_good_state(hdfs_lake, cassandra, spark, monkeypatch):
+    """Write-audit-publish: a date is gated in staging; when a blocking gate fails, the staged rows are dropped
+    and neither the lake nor Cassandra changes (the gate is made to fail by a test hook on the verdict)."""
+    import lol_platform.batch.assets as batch_assets
+    from lol_platform.gates.pandera_spark import ContractResult
+    from spark_jobs import lake_commit
+
+    day = dt.date(2025, 7, 1)
+    at = dt.datetime.combine(day, dt.time(10), UTC)
+    land(hdfs_lake, [encode_doc(make_match("EUW1_v1a", at)), encode_doc(make_match("EUW1_v1b", at, 2400, 200))])
+    assert run_batch(hdfs_lake, cassandra, day).success
+    good = (lake_rows(spark, hdfs_lake, "lol_cleaned_participants", "match_date", day, day),
+            lake_rows(spark, hdfs_lake, "lol_champion_stats", "stat_date", day, day),
+            sorted(cassandra.indexed_matches(day).items()), cassandra_rows(cassandra, "champion_stats", [day]))  # fmt: skip
+    assert len(good[0]) == 20 and len(good[2]) == 2
+
+    # A third match lands; this time the cleaned contract rejects the date.
+    land(hdfs_lake, [encode_doc(make_match("EUW1_v2", at))], first_offset=2)
+    real = batch_assets.validate_frame
+
+    def rejecting(df, fields, name, *args):
+        verdict = real(df, fields, name, *args)
+        return ContractResult(False, verdict.rows, failures={"injected.by_test": verdict.rows}) if name == "cleaned_participants" else verdict
+
+    monkeypatch.setattr(batch_assets, "validate_frame", rejecting)
+    gated = run_batch(hdfs_lake, cassandra, day, raise_on_error=False)
+    checks = {e.check_name: e.passed for e in gated.get_asset_check_evaluations()}
+    assert checks["cleaned_participants_contract"] is False and checks["cassandra_matches_lake"] is False
+    meta = gated.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["committed_to_lake"].value is False and meta["rows_in"].value == 30
+    after = (lake_rows(spark, hdfs_lake, "lol_cleaned_participants", "match_date", day, day),
+             lake_rows(spark, hdfs_lake, "lol_champion_stats", "stat_date", day, day),
+             sorted(cassandra.indexed_matches(day).items()), cassandra_rows(cassandra, "champion_stats", [day]))  # fmt: skip
+    assert after == good  # the staged 30 rows never reached a reader of either store
+    assert lake_commit.leftovers(spark, hdfs_lake.root) == []
+
+    # The gate passes again: the date moves to the new state in both stores.
+    monkeypatch.setattr(batch_assets, "validate_frame", real)
+    assert run_batch(hdfs_lake, cassandra, day).success
+    assert len(lake_rows(spark, hdfs_lake, "lol_cleaned_participants", "match_date", day, day)) == 30
+    assert sorted(cassandra.indexed_matches(day)) == ["EUW1_v1a", "EUW1_v1b", "EUW1_v2"]
+    assert lake_commit.leftovers(spark, hdfs_lake.root) == []
