@@ -72,6 +72,9 @@ class LakeResource(ConfigurableResource):
             from fsspec.implementations.webhdfs import WebHDFS
 
             webhdfs = WebHDFS(host=urlparse(self.root).hostname, port=self.webhdfs_port, user=self.hdfs_user)
+            # fsspec sends WebHDFS requests without a timeout: a hung NameNode or DataNode would hang the
+            # sensor tick forever. Every request gets one (connect, read).
+            webhdfs.session = _TimeoutSession(webhdfs.session, WEBHDFS_TIMEOUT_S)
             return pafs.PyFileSystem(pafs.FSSpecHandler(webhdfs))
         if self.scheme == "s3":
             return pafs.S3FileSystem(endpoint_override=self.s3_endpoint_url, region=self.s3_region)
@@ -93,11 +96,27 @@ class LakeResource(ConfigurableResource):
         target = self.path(relpath)
         tmp = posixpath.join(posixpath.dirname(target), f"_tmp.{uuid.uuid4().hex}.{posixpath.basename(target)}")
         fs.create_dir(posixpath.dirname(target), recursive=True)
-        pq.write_table(table, tmp, filesystem=fs, compression="snappy")
-        if fs.get_file_info(target).type != pafs.FileType.NotFound:
-            fs.delete_file(target)  # HDFS rename does not overwrite
-        fs.move(tmp, target)
+        try:
+            pq.write_table(table, tmp, filesystem=fs, compression="snappy")
+            if fs.get_file_info(target).type != pafs.FileType.NotFound:
+                fs.delete_file(target)  # HDFS rename does not overwrite
+            if fs.get_file_info(target).type != pafs.FileType.NotFound:
+                # (a rename onto a directory would move the file inside it)
+                raise OSError(f"the lake cannot replace {target}: something else is at that path; remove it, then re-run the tick")
+            fs.move(tmp, target)
+            # WebHDFS answers a refused rename with {"boolean": false}, which fsspec does not check.
+            if fs.get_file_info(target).type != pafs.FileType.File:
+                raise OSError(f"the lake did not rename {tmp} to {target}: check the NameNode log, then re-run the tick")
+        except BaseException:
+            self._delete_quietly(tmp)  # no temp file of a failed write is left behind
+            raise
         return fs.get_file_info(target).size
+
+    def _delete_quietly(self, path: str) -> None:
+        try:
+            self.filesystem().delete_file(path)
+        except Exception:  # the lake may be the thing that failed; readers skip _tmp.* files anyway
+            pass
 
     def relative(self, info: pafs.FileInfo) -> str:
         """The lake-relative path of a listed file."""
@@ -124,3 +143,30 @@ class LakeResource(ConfigurableResource):
         fs = self.filesystem()
         if fs.get_file_info(self.path(reldir)).type == pafs.FileType.Directory:
             fs.delete_dir(self.path(reldir))
+
+
+# Seconds a WebHDFS request may take to connect and to answer before it fails (and the tick retries).
+WEBHDFS_TIMEOUT_S = (5.0, 60.0)
+
+
+class _TimeoutSession:
+    """A requests.Session whose requests all carry a default timeout."""
+
+    def __init__(self, session, timeout):
+        self._session, self._timeout = session, timeout
+
+    def request(self, *args, **kwargs):
+        kwargs.setdefault("timeout", self._timeout)
+        return self._session.request(*args, **kwargs)
+
+    def get(self, url, **kwargs):
+        return self.request("GET", url, **kwargs)
+
+    def put(self, url, data=None, **kwargs):
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def post(self, url, data=None, **kwargs):
+        return self.request("POST", url, data=data, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)

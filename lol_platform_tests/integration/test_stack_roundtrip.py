@@ -74,3 +74,18 @@ def test_elasticsearch_index_and_search(elasticsearch):
     es.indices.refresh(index=elasticsearch.index)
     hits = es.search(index=elasticsearch.index, body={"query": {"term": {"champion_name": "Ahri"}}})["hits"]["hits"]
     assert [(h["_id"], h["_source"]["kda"]) for h in hits] == [("EUW1_1_1", 4.5)]
+
+
+def test_a_failed_lake_write_leaves_no_temp_file_behind(hdfs_lake):
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+
+    fs = hdfs_lake.filesystem()
+    # The target name is taken by a directory: the write cannot be swapped into place and must fail.
+    fs.create_dir(hdfs_lake.path("data/blocked/file.parquet"), recursive=True)
+    hdfs_lake.write_parquet(pa.table({"x": [0]}), "data/blocked/file.parquet/inside.parquet")
+    with pytest.raises((OSError, RuntimeError)):  # (fsspec reports WebHDFS refusals as RuntimeError)
+        hdfs_lake.write_parquet(pa.table({"x": [1, 2, 3]}), "data/blocked/file.parquet")
+    left = fs.get_file_info(pafs.FileSelector(hdfs_lake.path("data/blocked"), recursive=True))
+    assert sorted(i.base_name for i in left) == ["file.parquet", "inside.parquet"]  # no _tmp.* file anywhere
+    assert hdfs_lake.write_parquet(pa.table({"x": [1]}), "data/ok/file.parquet") > 0
