@@ -17,7 +17,8 @@ from lol_platform.resources.spark_shipping import EXECUTOR_PYTHON, build_code_zi
 SPARK_DEFAULTS = {
     "spark.master": "local[*]",
     "spark.app.name": "lol_platform",
-    "spark.driver.memory": "1g",
+    # A 1M-row date spills gigabytes at 1g (local mode: the driver is the executor); 2g holds it.
+    "spark.driver.memory": "2g",
     "spark.sql.shuffle.partitions": "8",
     # UTC, micros timestamps, snappy, dynamic partition overwrite: what every lake write relies on.
     **SPARK_LAKE_SETTINGS,
