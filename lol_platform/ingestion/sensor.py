@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 from dagster import (
     AssetMaterialization,
@@ -39,6 +40,18 @@ class IngestSettings(ConfigurableResource):
     max_messages: int = Field(default=20_000, description="messages per tick at most")
     max_seconds: float = Field(default=20.0, description="seconds spent polling per tick at most")
     group_id: str = Field(default=BATCH_GROUP, description="consumer group mirrored with the cursor")
+    lease_seconds: float = Field(
+        default=180.0, description="how long a tick owns the landing before a dead tick's lease may be broken"
+    )
+
+
+# One evaluation at a time lands: a tick that outlives Dagster's sensor timeout keeps running in the code
+# server while the next one starts from the same cursor; each would delete the other's files as stale.
+LANDING_LEASE = "data/lol_matches/_landing.lease"  # `_` names are never read as data
+
+
+class LandingBusy(Exception):
+    """Another evaluation holds the landing lease."""
 
 
 def decode_cursor(cursor: str | None) -> dict[int, int]:
@@ -52,14 +65,21 @@ def encode_cursor(offsets: dict[int, int]) -> str:
 def ingest_tick(
     cursor: dict[int, int], kafka: KafkaResource, lake: LakeResource, settings: IngestSettings, log=None
 ) -> tuple[dict[int, int], LandingReport | None, object]:
-    """One tick without Dagster around it: poll, land, and return the new offsets (or None if idle)."""
+    """One tick without Dagster around it: poll, land, and return the new offsets (or None if idle).
+    Raises LandingBusy when another evaluation is landing."""
     lake.health_check()  # before polling: a down lake must not cost a poll
-    poll = kafka.poll_bounded(settings.group_id, cursor, settings.max_messages, settings.max_seconds)
-    if not poll.messages:
-        return cursor, None, poll
-    batch = build_batch(poll.messages, dt.datetime.now(dt.timezone.utc), date_window())
-    report = land_batch(lake, batch)
-    return poll.next_offsets(), report, poll
+    holder = uuid.uuid4().hex
+    if not lake.try_lease(LANDING_LEASE, holder, settings.lease_seconds):
+        raise LandingBusy(f"another evaluation is landing (lease {lake.uri(LANDING_LEASE)}); this tick skips")
+    try:
+        poll = kafka.poll_bounded(settings.group_id, cursor, settings.max_messages, settings.max_seconds)
+        if not poll.messages:
+            return cursor, None, poll
+        batch = build_batch(poll.messages, dt.datetime.now(dt.timezone.utc), date_window())
+        report = land_batch(lake, batch)
+        return poll.next_offsets(), report, poll
+    finally:
+        lake.release_lease(LANDING_LEASE, holder)
 
 
 @sensor(
@@ -72,7 +92,10 @@ def kafka_match_sensor(
     context: SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource, ingest: IngestSettings
 ):
     cursor = decode_cursor(context.cursor)
-    offsets, report, poll = ingest_tick(cursor, kafka, lake, ingest)
+    try:
+        offsets, report, poll = ingest_tick(cursor, kafka, lake, ingest)
+    except LandingBusy as busy:
+        return SkipReason(str(busy))
     if report is None:
         return SkipReason(f"no new messages on {kafka.topic} (lag 0, offsets {encode_cursor(offsets)})")
     events = [_materialization(lake, part, report, poll) for part in report.partitions.values()]

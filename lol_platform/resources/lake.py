@@ -7,7 +7,10 @@ installed); Spark reads and writes the same files through the `hdfs://` URI.
 from __future__ import annotations
 
 import getpass
+import json
+import os
 import posixpath
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -31,6 +34,7 @@ class LakeResource(ConfigurableResource):
     s3_region: str | None = Field(default=None, description="S3 region (s3:// roots)")
 
     _fs: pafs.FileSystem | None = PrivateAttr(default=None)
+    _webhdfs: object = PrivateAttr(default=None)
 
     # -- addressing ---------------------------------------------------------------------------
     @property
@@ -75,6 +79,7 @@ class LakeResource(ConfigurableResource):
             # fsspec sends WebHDFS requests without a timeout: a hung NameNode or DataNode would hang the
             # sensor tick forever. Every request gets one (connect, read).
             webhdfs.session = _TimeoutSession(webhdfs.session, WEBHDFS_TIMEOUT_S)
+            self._webhdfs = webhdfs
             return pafs.PyFileSystem(pafs.FSSpecHandler(webhdfs))
         if self.scheme == "s3":
             return pafs.S3FileSystem(endpoint_override=self.s3_endpoint_url, region=self.s3_region)
@@ -117,6 +122,58 @@ class LakeResource(ConfigurableResource):
             self.filesystem().delete_file(path)
         except Exception:  # the lake may be the thing that failed; readers skip _tmp.* files anyway
             pass
+
+    # -- leases: one writer at a time for a piece of the lake -----------------------------------
+    def try_lease(self, relpath: str, holder: str, ttl_s: float) -> bool:
+        """Take the lease file `relpath` for `holder`, unless another holder's unexpired lease is there.
+
+        The lease is published by an atomic create-if-absent (an HDFS rename, which refuses an existing
+        target; a hard link on a local disk), so of two evaluations racing for it exactly one wins. An
+        expired lease (its holder died) is broken. Returns whether `holder` holds it now."""
+        current = self._read_lease(relpath)
+        if current and current["holder"] != holder and current["expires"] > time.time():
+            return False
+        if current and current["holder"] != holder:
+            self._delete_quietly(self.path(relpath))  # expired: its holder is gone
+        fs, target = self.filesystem(), self.path(relpath)
+        tmp = posixpath.join(posixpath.dirname(target), f"_tmp.{uuid.uuid4().hex}.lease")
+        fs.create_dir(posixpath.dirname(target), recursive=True)
+        with fs.open_output_stream(tmp) as out:
+            out.write(json.dumps({"holder": holder, "expires": time.time() + ttl_s}).encode())
+        try:
+            self._create_if_absent(tmp, target)
+        finally:
+            self._delete_quietly(tmp)
+        taken = self._read_lease(relpath)
+        return bool(taken) and taken["holder"] == holder
+
+    def release_lease(self, relpath: str, holder: str) -> None:
+        current = self._read_lease(relpath)
+        if current and current["holder"] == holder:
+            self._delete_quietly(self.path(relpath))
+
+    def _read_lease(self, relpath: str) -> dict | None:
+        try:
+            with self.filesystem().open_input_stream(self.path(relpath)) as stream:
+                return json.loads(stream.read())
+        except (FileNotFoundError, ValueError):
+            return None
+        except OSError as exc:
+            if "not found" in str(exc).lower() or "does not exist" in str(exc).lower():
+                return None
+            raise
+
+    def _create_if_absent(self, source: str, target: str) -> None:
+        if self.scheme == "hdfs":
+            self.filesystem()
+            self._webhdfs._call("RENAME", method="put", path=source, destination=target)  # false when taken
+        elif self.scheme == "file":
+            try:
+                os.link(source, target)
+            except FileExistsError:
+                pass
+        else:  # s3: no create-if-absent here; the last writer wins (one sensor evaluation at a time assumed)
+            self.filesystem().move(source, target)
 
     def relative(self, info: pafs.FileInfo) -> str:
         """The lake-relative path of a listed file."""

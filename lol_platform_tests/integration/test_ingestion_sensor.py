@@ -141,3 +141,41 @@ def test_kafka_or_hdfs_down_fails_clearly_keeps_the_cursor_and_the_next_tick_cat
     results, cursor = _drain(kafka, hdfs_lake, None)  # same (empty) cursor: nothing was acknowledged
     assert sum(e.metadata["batch_rows"].value for r in results for e in r.asset_events) == 50
     assert len(_landed_rows(hdfs_lake, [dt.date(2026, 1, 1)])) == 50
+
+
+def test_one_evaluation_at_a_time_owns_the_landing(kafka, hdfs_lake):
+    """An evaluation still landing (one that outlived the sensor timeout) holds the lease: a second one that
+    starts from the same cursor skips instead of landing the same offsets and deleting the first one's files."""
+    import threading
+
+    from lol_platform.ingestion import landing
+    from lol_platform.ingestion.sensor import LANDING_LEASE
+
+    _produce(kafka, [(key(m), encode(m)) for m in _generated(20, seed=41)])
+    entered, release = threading.Event(), threading.Event()
+    real_land = landing.land_batch
+
+    def slow_land(lake, batch, *args, **kwargs):  # the first evaluation stalls mid-landing
+        entered.set()
+        release.wait(60)
+        return real_land(lake, batch, *args, **kwargs)
+
+    import lol_platform.ingestion.sensor as sensor_module
+
+    sensor_module.land_batch = slow_land
+    first: list = []
+    worker = threading.Thread(target=lambda: first.append(_tick(kafka, hdfs_lake, None)[0]))
+    try:
+        worker.start()
+        assert entered.wait(60)
+        sensor_module.land_batch = real_land
+        second, _ = _tick(kafka, hdfs_lake, None)  # same cursor, while the first still lands
+        assert isinstance(second, SkipReason) and "another evaluation is landing" in second.skip_message
+    finally:
+        sensor_module.land_batch = real_land
+        release.set()
+        worker.join(60)
+    assert isinstance(first[0], SensorResult)  # the first finished its landing and released the lease
+    assert hdfs_lake.filesystem().get_file_info(hdfs_lake.path(LANDING_LEASE)).type.name == "NotFound"
+    third, _ = _tick(kafka, hdfs_lake, first[0].cursor)
+    assert isinstance(third, (SensorResult, SkipReason)) and "another evaluation" not in str(getattr(third, "skip_message", ""))
