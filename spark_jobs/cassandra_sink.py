@@ -30,6 +30,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lol_core.cassandra_login import CassandraLogin
+
 TIMESTAMP_MS_SUFFIX = "__ms"
 
 
@@ -49,6 +51,7 @@ class CassandraTarget:
     request_timeout_s: float = 30.0
     max_attempts: int = 12  # per request; backoff doubles from 0.05 s up to 5 s between attempts
     connect_timeout_s: float = 10.0
+    login: CassandraLogin = CassandraLogin()  # credentials and CA travel with the task (no file on the executor)
 
 
 @dataclass
@@ -89,7 +92,8 @@ def _write_task(rows, target: CassandraTarget, columns: list[str], timestamps: s
     first = next(rows, None)
     if first is None:
         return stats
-    cluster = Cluster(list(target.hosts), port=target.port, protocol_version=5, connect_timeout=target.connect_timeout_s)
+    cluster = Cluster(list(target.hosts), port=target.port, protocol_version=5, connect_timeout=target.connect_timeout_s,
+                      **target.login.cluster_kwargs())  # fmt: skip
     try:
         session = cluster.connect(target.keyspace)
         statements = _Statements(session, target, columns)

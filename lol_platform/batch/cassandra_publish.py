@@ -73,6 +73,7 @@ def _target(cassandra: CassandraResource, table: str, key: tuple[str, ...], ts: 
         max_in_flight=cassandra.max_in_flight,
         request_timeout_s=cassandra.request_timeout_s,
         connect_timeout_s=cassandra.connect_timeout_s,
+        login=cassandra.login(),
     )
 
 

@@ -61,9 +61,10 @@ def _print_status(rows: list[dict]) -> None:
 
 def _produce(args: argparse.Namespace) -> int:
     from lol_platform.devtools.producer import produce_matches
-    from lol_platform.resources import build_resources
+    from lol_platform.resources import kafka_resource
 
-    kafka = build_resources()["kafka"].process_config_and_initialize()  # resolves LOL_KAFKA_BOOTSTRAP
+    # The producer's own principal (LOL_KAFKA_PRODUCER_*): it may write the topic, nothing else.
+    kafka = kafka_resource("PRODUCER").process_config_and_initialize()  # resolves the LOL_KAFKA_* settings
     stats = produce_matches(
         kafka, count=args.count, rate=args.rate, seed=args.seed, start_date=args.start_date,
         days=args.days, late_share=args.late_share,
@@ -80,7 +81,7 @@ def _stream(args: argparse.Namespace) -> int:
     import signal
     import time
 
-    from lol_platform.resources import ServiceUnavailable, build_resources
+    from lol_platform.resources import ServiceRejected, ServiceUnavailable, build_resources
     from lol_platform.speed.indexer import StreamConfig, StreamIndexer, retry_delay
 
     def log(line: str) -> None:
@@ -88,7 +89,7 @@ def _stream(args: argparse.Namespace) -> int:
 
     resources = build_resources()
     # Outside a Dagster run the LOL_* settings (EnvVar fields) are only resolved by initializing the resource.
-    kafka, es = (resources[name].process_config_and_initialize() for name in ("kafka", "elasticsearch"))
+    kafka, es = (resources[name].process_config_and_initialize() for name in ("stream_kafka", "elasticsearch"))
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     config = StreamConfig(max_attempts=None)  # live: wait out an Elasticsearch outage, never skip
@@ -99,6 +100,8 @@ def _stream(args: argparse.Namespace) -> int:
                 with StreamIndexer(kafka, es, config, log=log) as indexer:
                     log(f"streaming {indexer.kafka.topic} -> {indexer.es.index} (group {config.group_id}); Ctrl-C to stop")
                     stats = indexer.run(should_stop=lambda: bool(stopping))
+            except ServiceRejected:
+                raise  # refused credentials or certificate: main() prints what to fix; waiting would not
             except ServiceUnavailable as exc:  # only start-up raises it: run() retries its own failures
                 delay = retry_delay(delay, config.retry_initial_s, config.retry_max_s)
                 log(f"cannot start yet: {exc} -- retrying in {delay:.1f}s")

@@ -31,7 +31,7 @@ def consumer_lag(kafka: KafkaResource, group: str) -> ConsumerLag:
         waiting = {p: max(committed.get(p, -1), starts[p]) for p in partitions if ends[p] > max(committed.get(p, -1), starts[p])}
         oldest = _oldest_timestamp(consumer, kafka.topic, waiting)
     except KafkaException as exc:
-        raise ServiceUnavailable("Kafka", kafka.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP") from exc
+        raise kafka.service_error(exc) from exc
     finally:
         consumer.close()
     return ConsumerLag(group, kafka.topic, {p: o for p, o in committed.items() if o >= 0}, ends, oldest)

@@ -1,4 +1,8 @@
-"""Resources: one module per external system, each a ConfigurableResource with loopback defaults."""
+"""Resources: one module per external system, each a ConfigurableResource with loopback defaults.
+
+Every setting can come from the environment (shown as an EnvVar in the UI, its value never): the names are in
+the README. Secrets (passwords, tokens, API keys) come only from there, never from run config.
+"""
 
 import os
 
@@ -6,13 +10,13 @@ from dagster import EnvVar
 
 from lol_platform.resources.cassandra import CassandraResource
 from lol_platform.resources.elasticsearch import ElasticsearchResource
-from lol_platform.resources.errors import ServiceUnavailable
+from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
 from lol_platform.resources.kafka import KafkaResource
 from lol_platform.resources.lake import LakeResource
 from lol_platform.resources.spark import spark_resource
 
 
-def _env(name: str, default: str):
+def _env(name: str, default):
     """EnvVar when the variable is set (shown as such in the UI), else the local default."""
     return EnvVar(name) if os.environ.get(name) else default
 
@@ -21,19 +25,69 @@ def _env_int(name: str, default: int):
     return EnvVar.int(name) if os.environ.get(name) else default
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if not value else value.lower() in ("1", "true", "yes")
+
+
+def kafka_resource(role: str | None = None) -> KafkaResource:
+    """The topic's connection as one role's principal: INGEST (landing sensor, lag probes), STREAM (indexer),
+    PRODUCER (match producer), ADMIN (topic administration). Its login is LOL_KAFKA_<ROLE>_USERNAME/_PASSWORD."""
+    prefix = f"LOL_KAFKA_{role}" if role else "LOL_KAFKA"
+    return KafkaResource(
+        bootstrap_servers=_env("LOL_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        security_protocol=_env("LOL_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+        sasl_mechanism=_env("LOL_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+        sasl_username=_env(f"{prefix}_USERNAME", None),
+        sasl_password=_env(f"{prefix}_PASSWORD", None),
+        ssl_ca_location=_env("LOL_KAFKA_SSL_CA_LOCATION", None),
+        settings_env=prefix,
+    )
+
+
+def cassandra_resource(role: str | None = None) -> CassandraResource:
+    """The serving keyspace as the publisher (LOL_CASSANDRA_USERNAME/_PASSWORD) or another role's login."""
+    prefix = f"LOL_CASSANDRA_{role}" if role else "LOL_CASSANDRA"
+    return CassandraResource(
+        hosts=_env("LOL_CASSANDRA_HOSTS", "127.0.0.1"),
+        port=_env_int("LOL_CASSANDRA_PORT", 9042),
+        max_in_flight=_env_int("LOL_CASSANDRA_MAX_IN_FLIGHT", 64),
+        username=_env(f"{prefix}_USERNAME", None),
+        password=_env(f"{prefix}_PASSWORD", None),
+        ssl_ca_file=_env("LOL_CASSANDRA_SSL_CA_FILE", None),
+        ssl_verify_hostname=_env_bool("LOL_CASSANDRA_SSL_VERIFY_HOSTNAME", True),
+        settings_env=prefix,
+    )
+
+
+def elasticsearch_resource() -> ElasticsearchResource:
+    return ElasticsearchResource(
+        url=_env("LOL_ES_URL", "http://127.0.0.1:9200"),
+        username=_env("LOL_ES_USERNAME", None),
+        password=_env("LOL_ES_PASSWORD", None),
+        api_key=_env("LOL_ES_API_KEY", None),
+        ca_certs=_env("LOL_ES_CA_CERTS", None),
+    )
+
+
+def lake_resource() -> LakeResource:
+    return LakeResource(
+        root=_env("LOL_LAKE_ROOT", LakeResource.model_fields["root"].default),
+        webhdfs_port=_env_int("LOL_WEBHDFS_PORT", 9870),
+        hdfs_user=_env("LOL_HDFS_USER", LakeResource.model_fields["hdfs_user"].default_factory()),
+        webhdfs_https=_env_bool("LOL_WEBHDFS_HTTPS", False),
+        webhdfs_ca_file=_env("LOL_WEBHDFS_CA_FILE", None),
+        hdfs_delegation_token=_env("LOL_HDFS_DELEGATION_TOKEN", None),
+    )
+
+
 def build_resources() -> dict:
     return {
-        "kafka": KafkaResource(bootstrap_servers=_env("LOL_KAFKA_BOOTSTRAP", "127.0.0.1:9092")),
-        "lake": LakeResource(
-            root=_env("LOL_LAKE_ROOT", LakeResource.model_fields["root"].default),
-            webhdfs_port=_env_int("LOL_WEBHDFS_PORT", 9870),
-        ),
-        "cassandra": CassandraResource(
-            hosts=_env("LOL_CASSANDRA_HOSTS", "127.0.0.1"),
-            port=_env_int("LOL_CASSANDRA_PORT", 9042),
-            max_in_flight=_env_int("LOL_CASSANDRA_MAX_IN_FLIGHT", 64),
-        ),
-        "elasticsearch": ElasticsearchResource(url=_env("LOL_ES_URL", "http://127.0.0.1:9200")),
+        "kafka": kafka_resource("INGEST"),
+        "stream_kafka": kafka_resource("STREAM"),
+        "lake": lake_resource(),
+        "cassandra": cassandra_resource(),
+        "elasticsearch": elasticsearch_resource(),
         "pyspark": spark_resource(),
     }
 
@@ -43,7 +97,12 @@ __all__ = [
     "ElasticsearchResource",
     "KafkaResource",
     "LakeResource",
+    "ServiceRejected",
     "ServiceUnavailable",
     "build_resources",
+    "cassandra_resource",
+    "elasticsearch_resource",
+    "kafka_resource",
+    "lake_resource",
     "spark_resource",
 ]

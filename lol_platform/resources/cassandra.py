@@ -9,7 +9,8 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
-from lol_platform.resources.errors import ServiceUnavailable
+from lol_core.cassandra_login import CassandraLogin
+from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
 
 SCHEMA_CQL = Path(__file__).resolve().parents[2] / "infra" / "cassandra" / "schema.cql"
 
@@ -28,6 +29,13 @@ class CassandraResource(ConfigurableResource):
     request_timeout_s: float = Field(default=30.0, description="per-request timeout (a timed-out publish request is retried with backoff)")
     max_in_flight: int = Field(default=64, description="most concurrent requests per writer; the publish narrows it when the server is overloaded")
     schema_path: str = Field(default=str(SCHEMA_CQL), description="CQL applied idempotently before use")
+    # A secured cluster (PasswordAuthenticator, client TLS). Secrets come from the environment (EnvVar), never
+    # from run config; `settings_env` is the prefix of the variables that set them, named in error messages.
+    username: str | None = Field(default=None, description="role to log in as (PasswordAuthenticator)")
+    password: str | None = Field(default=None, description="the role's password: set it through an EnvVar only")
+    ssl_ca_file: str | None = Field(default=None, description="PEM CA the nodes' certificates chain to; TLS is on when set")
+    ssl_verify_hostname: bool = Field(default=True, description="check each node's certificate names its address")
+    settings_env: str = Field(default="LOL_CASSANDRA", description="prefix of the environment variables configuring this resource")
 
     _cluster = PrivateAttr(default=None)
     _session = PrivateAttr(default=None)
@@ -37,6 +45,22 @@ class CassandraResource(ConfigurableResource):
 
     def contact_points(self) -> tuple[str, ...]:
         return tuple(h.strip() for h in self.hosts.split(",") if h.strip())
+
+    def login(self) -> CassandraLogin:
+        """Credentials and trust as the driver (here, or in a Spark task) needs them; fails fast on a half-set login."""
+        env = self.settings_env
+        if (self.username is None) != (self.password is None):
+            missing = f"{env}_PASSWORD" if self.password is None else f"{env}_USERNAME"
+            raise ServiceRejected("Cassandra", self.address(), f"a login needs a user name and a password, and {missing} is not set",
+                                  f"Set {missing} (or unset both {env}_USERNAME and {env}_PASSWORD for a cluster without authentication).")
+        ca_pem = None
+        if self.ssl_ca_file:
+            try:
+                ca_pem = Path(self.ssl_ca_file).read_text()
+            except OSError as exc:
+                raise ServiceRejected("Cassandra", self.address(), f"cannot read the CA file {self.ssl_ca_file} ({exc.strerror})",
+                                      f"Point {env}_SSL_CA_FILE at the PEM file of the CA that signed the nodes' certificates.") from exc
+        return CassandraLogin(self.username, self.password, ca_pem, self.ssl_verify_hostname)
 
     def session(self):
         """A connected session (created once), with the keyspace and tables in place."""
@@ -48,20 +72,42 @@ class CassandraResource(ConfigurableResource):
                 port=self.port,
                 connect_timeout=self.connect_timeout_s,
                 protocol_version=5,
+                **self.login().cluster_kwargs(),
             )
             try:
                 session = cluster.connect()
             except (NoHostAvailable, OSError) as exc:
                 cluster.shutdown()
-                raise ServiceUnavailable("Cassandra", self.address(), exc, "LOL_CASSANDRA_HOSTS / LOL_CASSANDRA_PORT") from exc
+                raise self.connect_error(exc) from exc
             session.default_timeout = self.request_timeout_s
             self._cluster, self._session = cluster, session
             self.ensure_schema()
         return self._session
 
+    def connect_error(self, exc: Exception) -> ServiceUnavailable:
+        """What a failed connect means for the user: refused credentials or certificate, else unreachable."""
+        return connect_error(exc, self.address(), self.settings_env, self.username)
+
     def ensure_schema(self) -> None:
-        for statement in cql_statements(Path(self.schema_path).read_text()):
-            self._session.execute(statement)
+        """Apply the schema unless it is all there: a least-privilege role (SELECT, MODIFY) may not CREATE."""
+        from cassandra import Unauthorized
+
+        statements = cql_statements(Path(self.schema_path).read_text())
+        if self._schema_present(statements):
+            return
+        try:
+            for statement in statements:
+                self._session.execute(statement)
+        except Unauthorized as exc:
+            raise ServiceRejected("Cassandra", self.address(), f"role {self.username!r} may not create the schema ({exc})",
+                                  "Apply infra/cassandra/schema.cql as an administrator (`lol-platform stack up --secure` does), "
+                                  "then run again.") from exc
+
+    def _schema_present(self, statements: list[str]) -> bool:
+        tables = {m.group(1).split(".")[-1].lower() for s in statements
+                  if (m := re.match(r"CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+([\w.]+)", s, re.IGNORECASE))}  # fmt: skip
+        meta = self._cluster.metadata.keyspaces.get(self.keyspace)
+        return meta is not None and tables <= set(meta.tables)
 
     def health_check(self) -> None:
         self.session().execute("SELECT release_version FROM system.local")
@@ -128,3 +174,23 @@ class CassandraResource(ConfigurableResource):
         results = execute_concurrent_with_args(session, count, [(day, m) for m in self.indexed_matches(day)],
                                                concurrency=self.max_in_flight, raise_on_first_error=True)  # fmt: skip
         return sum(result.result_or_exc.one()[0] for result in results)
+
+
+def connect_error(exc: Exception, address: str, env: str, username: str | None) -> ServiceUnavailable:
+    """Classify a driver connect error (NoHostAvailable carries one error per host)."""
+    import ssl
+
+    from cassandra import AuthenticationFailed
+
+    causes = list(getattr(exc, "errors", {}).values()) or [exc]
+    text = " ".join(str(c) for c in causes)
+    if any(isinstance(c, AuthenticationFailed) for c in causes) or "AuthenticationFailed" in text:
+        if username is None:
+            return ServiceRejected("Cassandra", address, "the cluster requires authentication and no user is configured",
+                                   f"Set {env}_USERNAME and {env}_PASSWORD.")
+        return ServiceRejected("Cassandra", address, f"the credentials of role {username!r} were not accepted",
+                               f"Check {env}_USERNAME and {env}_PASSWORD.")
+    if any(isinstance(c, ssl.SSLError) for c in causes) or "CERTIFICATE_VERIFY_FAILED" in text:
+        return ServiceRejected("Cassandra", address, f"its TLS certificate is not trusted ({text[:200]})",
+                               f"Point {env}_SSL_CA_FILE at the CA that signed the nodes' certificates.")
+    return ServiceUnavailable("Cassandra", address, exc, f"{env}_HOSTS / {env}_PORT")

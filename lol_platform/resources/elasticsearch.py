@@ -8,7 +8,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
-from lol_platform.resources.errors import ServiceUnavailable
+from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
 
 TEMPLATE_JSON = Path(__file__).resolve().parents[2] / "infra" / "elasticsearch" / "lol_matches_stream.template.json"
 
@@ -18,14 +18,43 @@ class ElasticsearchResource(ConfigurableResource):
     index: str = Field(default="lol_matches_stream", description="index the speed layer writes")
     template_path: str = Field(default=str(TEMPLATE_JSON), description="index template applied before use")
     request_timeout_s: float = Field(default=30.0, description="per-request timeout")
+    # A secured cluster (https://, basic auth or an API key). Secrets come from the environment (EnvVar) only.
+    # The local stack's Elasticsearch runs without security: its module is not published to Maven Central.
+    username: str | None = Field(default=None, description="basic-auth user (LOL_ES_USERNAME)")
+    password: str | None = Field(default=None, description="its password: set it through an EnvVar only (LOL_ES_PASSWORD)")
+    api_key: str | None = Field(default=None, description="base64 'id:key' API key, instead of a user (LOL_ES_API_KEY)")
+    ca_certs: str | None = Field(default=None, description="PEM CA the cluster's https certificate chains to (LOL_ES_CA_CERTS)")
 
     _client = PrivateAttr(default=None)
+
+    def client_options(self) -> dict:
+        """The client's keyword arguments: timeouts, and the credentials and trust a secured cluster needs."""
+        options: dict = {"timeout": self.request_timeout_s, "max_retries": 2, "retry_on_timeout": True}
+        if self.api_key and self.username:
+            raise ServiceRejected("Elasticsearch", self.url, "both an API key and a user are configured",
+                                  "Set LOL_ES_API_KEY or LOL_ES_USERNAME/LOL_ES_PASSWORD, not both.")
+        if self.api_key:
+            options["api_key"] = self.api_key
+        elif self.username or self.password:
+            if not (self.username and self.password):
+                missing = "LOL_ES_PASSWORD" if self.username else "LOL_ES_USERNAME"
+                raise ServiceRejected("Elasticsearch", self.url, f"a basic-auth login needs a user and a password, and {missing} is not set",
+                                      f"Set {missing}.")
+            options["http_auth"] = (self.username, self.password)
+        if self.url.startswith("https://"):
+            options["verify_certs"] = True  # never off: an untrusted certificate is an error that names LOL_ES_CA_CERTS
+            if self.ca_certs:
+                options["ca_certs"] = self.ca_certs
+        elif self.api_key or self.username:
+            raise ServiceRejected("Elasticsearch", self.url, "credentials would travel in clear text over http://",
+                                  "Point LOL_ES_URL at the cluster's https:// endpoint.")
+        return options
 
     def client(self):
         if self._client is None:
             from elasticsearch import Elasticsearch
 
-            self._client = Elasticsearch(self.url, timeout=self.request_timeout_s, max_retries=2, retry_on_timeout=True)
+            self._client = Elasticsearch(self.url, **self.client_options())
         return self._client
 
     def health_check(self) -> dict:
@@ -33,6 +62,13 @@ class ElasticsearchResource(ConfigurableResource):
 
         try:
             health = self.client().cluster.health(request_timeout=5)
+        except (exceptions.AuthenticationException, exceptions.AuthorizationException) as exc:
+            who = "the API key" if self.api_key else f"user {self.username!r}" if self.username else "an anonymous client"
+            raise ServiceRejected("Elasticsearch", self.url, f"{who} was refused ({exc.status_code})",
+                                  "Check LOL_ES_API_KEY, or LOL_ES_USERNAME and LOL_ES_PASSWORD.") from exc
+        except exceptions.SSLError as exc:
+            raise ServiceRejected("Elasticsearch", self.url, f"its TLS certificate is not trusted ({exc})",
+                                  "Point LOL_ES_CA_CERTS at the CA that signed the cluster's certificate.") from exc
         except (exceptions.ConnectionError, exceptions.TransportError) as exc:
             raise ServiceUnavailable("Elasticsearch", self.url, exc, "LOL_ES_URL") from exc
         if health.get("status") not in ("green", "yellow"):

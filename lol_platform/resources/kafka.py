@@ -13,7 +13,7 @@ from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from lol_platform.resources.errors import ServiceUnavailable
+from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class PollResult:
         return sum(max(high - nxt.get(p, 0), 0) for p, high in self.high_watermarks.items())
 
 
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+
+
 class KafkaResource(ConfigurableResource):
     """Connection settings for the match stream."""
 
@@ -67,9 +71,47 @@ class KafkaResource(ConfigurableResource):
     topic_ready_timeout_s: float = Field(
         default=60.0, description="how long ensure_topic waits for every partition of the topic to have a serving leader"
     )
+    # A secured cluster: SASL over TLS. Each role (landing, stream, producer) is its own principal; secrets come
+    # from the environment (EnvVar), never from run config. `settings_env` is the prefix of the variables that
+    # set this resource's principal (e.g. LOL_KAFKA_INGEST), named in error messages.
+    security_protocol: str = Field(default="PLAINTEXT", description="PLAINTEXT locally; SASL_SSL on a secured cluster (or SSL, SASL_PLAINTEXT)")
+    sasl_mechanism: str = Field(default="SCRAM-SHA-512", description="SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN")
+    sasl_username: str | None = Field(default=None, description="SASL principal of this role")
+    sasl_password: str | None = Field(default=None, description="its password: set it through an EnvVar only")
+    ssl_ca_location: str | None = Field(default=None, description="PEM CA the brokers' certificates chain to")
+    settings_env: str = Field(default="LOL_KAFKA", description="prefix of the environment variables of this role's principal")
 
     def _base_config(self) -> dict[str, Any]:
-        return {"bootstrap.servers": self.bootstrap_servers, "socket.timeout.ms": int(self.request_timeout_s * 1000)}
+        return {
+            "bootstrap.servers": self.bootstrap_servers,
+            "socket.timeout.ms": int(self.request_timeout_s * 1000),
+            **self.security_config(),
+        }
+
+    def security_config(self) -> dict[str, Any]:
+        """librdkafka's security settings; fails fast, naming the variable, when a SASL login is incomplete."""
+        for name, value, allowed in (("SECURITY_PROTOCOL", self.security_protocol, SECURITY_PROTOCOLS), ("SASL_MECHANISM", self.sasl_mechanism, SASL_MECHANISMS)):
+            if value not in allowed:
+                raise ServiceRejected("Kafka", self.bootstrap_servers, f"{name.lower()} {value!r} is not one of {', '.join(allowed)}",
+                                      f"Set LOL_KAFKA_{name} to one of them.")
+        config: dict[str, Any] = {"security.protocol": self.security_protocol}
+        if self.security_protocol.startswith("SASL"):
+            missing = [f"{self.settings_env}_{name}" for name, value in (("USERNAME", self.sasl_username), ("PASSWORD", self.sasl_password)) if not value]
+            if missing:
+                raise ServiceRejected("Kafka", self.bootstrap_servers, f"{self.security_protocol} needs a SASL login and {' and '.join(missing)} is not set",
+                                      f"Set {' and '.join(missing)} (the stack's credentials are in <stack>/security/credentials.env).")
+            config.update({"sasl.mechanism": self.sasl_mechanism, "sasl.username": self.sasl_username, "sasl.password": self.sasl_password})
+        if self.security_protocol.endswith("SSL"):
+            config["enable.ssl.certificate.verification"] = True
+            if self.ssl_ca_location:
+                config["ssl.ca.location"] = self.ssl_ca_location
+        return config
+
+    def _client_config(self) -> tuple[dict[str, Any], list]:
+        """The base config plus an error callback that keeps the client's errors: a refused login or certificate
+        shows up there at once, while the request itself would only time out."""
+        errors: list = []
+        return {**self._base_config(), "error_cb": errors.append}, errors
 
     def producer(self, **overrides: Any) -> Producer:
         config = {
@@ -95,12 +137,32 @@ class KafkaResource(ConfigurableResource):
         return AdminClient(self._base_config())
 
     def health_check(self) -> None:
-        try:
-            metadata = self.admin().list_topics(timeout=self.request_timeout_s)
-        except KafkaException as exc:
-            raise ServiceUnavailable("Kafka", self.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP") from exc
-        if not metadata.brokers:
-            raise ServiceUnavailable("Kafka", self.bootstrap_servers, "no broker answered", "LOL_KAFKA_BOOTSTRAP")
+        """Metadata from a broker within request_timeout_s; a refused login or certificate fails at once."""
+        config, errors = self._client_config()
+        admin = AdminClient(config)
+        deadline = time.monotonic() + self.request_timeout_s
+        while True:
+            try:
+                metadata = admin.list_topics(timeout=min(0.5, max(deadline - time.monotonic(), 0.01)))
+                if metadata.brokers:
+                    return
+                problem: object = "no broker answered"
+            except KafkaException as exc:
+                problem = exc
+            rejected = self.rejection(errors)
+            if rejected is not None:
+                raise rejected
+            if time.monotonic() >= deadline:
+                raise ServiceUnavailable("Kafka", self.bootstrap_servers, problem, "LOL_KAFKA_BOOTSTRAP")
+
+    def service_error(self, exc: KafkaException, errors: list = ()) -> ServiceUnavailable:
+        """A failed Kafka call as the user should read it: refused (and what to fix), else unreachable."""
+        rejected = self.rejection([*errors, *(a for a in exc.args if isinstance(a, KafkaError))])
+        return rejected or ServiceUnavailable("Kafka", self.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP")
+
+    def rejection(self, errors: list) -> ServiceRejected | None:
+        """A refused login, certificate or permission among a client's errors, as the user should read it."""
+        return kafka_rejection(errors, self.bootstrap_servers, self.settings_env, self.sasl_username, self.security_protocol)
 
     def ensure_topic(self, topic: str | None = None, partitions: int | None = None) -> bool:
         """Create the topic if missing, then wait until every partition has a leader that serves it.
@@ -152,7 +214,7 @@ class KafkaResource(ConfigurableResource):
         try:
             metadata = self.admin().list_topics(topic=topic, timeout=self.request_timeout_s)
         except KafkaException as exc:
-            raise ServiceUnavailable("Kafka", self.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP") from exc
+            raise self.service_error(exc) from exc
         meta = metadata.topics.get(topic)
         if meta is None or meta.error is not None:
             return []
@@ -187,7 +249,7 @@ class KafkaResource(ConfigurableResource):
                     if msg.offset() + 1 >= highs[msg.partition()]:
                         pending.discard(msg.partition())
         except KafkaException as exc:
-            raise ServiceUnavailable("Kafka", self.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP") from exc
+            raise self.service_error(exc) from exc
         finally:
             consumer.close()
         return PollResult(messages, start, highs, time.monotonic() - t0)
@@ -199,6 +261,31 @@ class KafkaResource(ConfigurableResource):
             consumer.commit(offsets=[TopicPartition(self.topic, p, o) for p, o in offsets.items()], asynchronous=False)
         finally:
             consumer.close()
+
+
+CA_SETTING = "LOL_KAFKA_SSL_CA_LOCATION"
+
+
+def kafka_rejection(errors: list, address: str, env: str, username: str | None, protocol: str) -> ServiceRejected | None:
+    for err in errors:
+        code, text = (err.code(), err.str()) if isinstance(err, KafkaError) else (None, str(err))
+        lowered = text.lower()
+        if code == KafkaError._AUTHENTICATION and ("certificate" in lowered or "ssl" in lowered):
+            return ServiceRejected("Kafka", address, f"the broker's TLS certificate is not trusted ({text})",
+                                   f"Point {CA_SETTING} at the CA that signed the brokers' certificates.")
+        if code == KafkaError._AUTHENTICATION:
+            return ServiceRejected("Kafka", address, f"the SASL login of {username!r} was refused ({text})",
+                                   f"Check {env}_USERNAME and {env}_PASSWORD.")
+        if code == KafkaError._SSL or "certificate verify failed" in lowered:
+            return ServiceRejected("Kafka", address, f"the TLS handshake failed ({text})",
+                                   f"Point {CA_SETTING} at the CA that signed the brokers' certificates.")
+        if protocol == "PLAINTEXT" and code == KafkaError._TRANSPORT and "disconnected while requesting apiversion" in lowered:
+            return ServiceRejected("Kafka", address, f"the broker closed a plaintext connection ({text}); it probably requires TLS/SASL",
+                                   "Set LOL_KAFKA_SECURITY_PROTOCOL (e.g. SASL_SSL) and the principal's credentials.")
+        if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
+            return ServiceRejected("Kafka", address, f"principal {username!r} is not allowed to do this ({text})",
+                                   "Grant it the ACLs its role needs (README, \"Locked-down local stack\").")
+    return None
 
 
 def _start_offsets(consumer, topic: str, partitions: list[int], cursor: dict[int, int]) -> dict[int, int]:

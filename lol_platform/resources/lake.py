@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
-from lol_platform.resources.errors import ServiceUnavailable
+from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
 
 DEFAULT_LAKE_ROOT = (Path.home() / ".lol_platform" / "lake").as_uri()
 
@@ -30,6 +30,10 @@ class LakeResource(ConfigurableResource):
     root: str = Field(default=DEFAULT_LAKE_ROOT, description="lake root URI: hdfs://host:port[/path], file:///path or s3://bucket[/path]")
     webhdfs_port: int = Field(default=9870, description="NameNode HTTP port serving WebHDFS (hdfs:// roots)")
     hdfs_user: str = Field(default_factory=getpass.getuser, description="user name sent to WebHDFS")
+    # A secured HDFS: WebHDFS over https (the NameNode's CA) and a delegation token instead of a plain user name.
+    webhdfs_https: bool = Field(default=False, description="reach WebHDFS over https (dfs.http.policy HTTPS_ONLY)")
+    webhdfs_ca_file: str | None = Field(default=None, description="PEM CA the NameNode's and DataNodes' https certificates chain to")
+    hdfs_delegation_token: str | None = Field(default=None, description="WebHDFS delegation token: set it through an EnvVar only (LOL_HDFS_DELEGATION_TOKEN)")
     s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (s3:// roots)")
     s3_region: str | None = Field(default=None, description="S3 region (s3:// roots)")
 
@@ -60,7 +64,7 @@ class LakeResource(ConfigurableResource):
 
     def address(self) -> str:
         if self.scheme == "hdfs":
-            return f"{self.root} (WebHDFS http://{urlparse(self.root).hostname}:{self.webhdfs_port})"
+            return f"{self.root} (WebHDFS {self.webhdfs_url()})"
         return self.root
 
     # -- filesystem ---------------------------------------------------------------------------
@@ -75,7 +79,7 @@ class LakeResource(ConfigurableResource):
         if self.scheme == "hdfs":
             from fsspec.implementations.webhdfs import WebHDFS
 
-            webhdfs = WebHDFS(host=urlparse(self.root).hostname, port=self.webhdfs_port, user=self.hdfs_user)
+            webhdfs = WebHDFS(host=urlparse(self.root).hostname, port=self.webhdfs_port, **self.webhdfs_options())
             # fsspec sends WebHDFS requests without a timeout: a hung NameNode or DataNode would hang the
             # sensor tick forever. Every request gets one (connect, read).
             webhdfs.session = _TimeoutSession(webhdfs.session, WEBHDFS_TIMEOUT_S)
@@ -84,6 +88,21 @@ class LakeResource(ConfigurableResource):
         if self.scheme == "s3":
             return pafs.S3FileSystem(endpoint_override=self.s3_endpoint_url, region=self.s3_region)
         raise ValueError(f"unsupported lake root {self.root!r}: use hdfs://, file:// or s3:// (LOL_LAKE_ROOT)")
+
+    def webhdfs_url(self) -> str:
+        return f"{'https' if self.webhdfs_https else 'http'}://{urlparse(self.root).hostname}:{self.webhdfs_port}/webhdfs/v1"
+
+    def webhdfs_options(self) -> dict:
+        """fsspec WebHDFS's identity and trust: a delegation token replaces the user name (the token names it)."""
+        options: dict = {"use_https": self.webhdfs_https, "session_verify": self.webhdfs_ca_file or True}
+        if self.hdfs_delegation_token:
+            if not self.webhdfs_https:
+                raise ServiceRejected("the lake", self.address(), "a delegation token would travel in clear text over http",
+                                      "Set LOL_WEBHDFS_HTTPS=1 (and LOL_WEBHDFS_CA_FILE) for a cluster that issues tokens.")
+            options["token"] = self.hdfs_delegation_token
+        else:
+            options["user"] = self.hdfs_user
+        return options
 
     def health_check(self) -> None:
         try:

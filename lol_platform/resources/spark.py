@@ -55,6 +55,8 @@ SPARK_ENV = {
     "LOL_SPARK_DYNAMIC_ALLOCATION": "spark.dynamicAllocation.enabled",
     "LOL_SPARK_MIN_EXECUTORS": "spark.dynamicAllocation.minExecutors",
     "LOL_SPARK_MAX_EXECUTORS": "spark.dynamicAllocation.maxExecutors",
+    # The HDFS user the executors act as (the driver's is HADOOP_USER_NAME, set from the same variable).
+    "LOL_HDFS_USER": "spark.executorEnv.HADOOP_USER_NAME",
 }
 
 
@@ -119,4 +121,6 @@ def spark_resource(env: Mapping[str, str] = os.environ) -> PlatformSparkResource
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # Spark's web UI binds to SPARK_LOCAL_IP (all interfaces without it); keep it with the driver.
     os.environ.setdefault("SPARK_LOCAL_IP", spark_config(env)["spark.driver.bindAddress"])
+    if env.get("LOL_HDFS_USER"):
+        os.environ.setdefault("HADOOP_USER_NAME", env["LOL_HDFS_USER"])
     return PlatformSparkResource(spark_config=spark_config(env), python_env=env.get("LOL_SPARK_PYTHON_ENV", ""))

@@ -30,12 +30,13 @@ class StreamSettings(ConfigurableResource):
     automation_condition=AutomationCondition.on_cron("*/5 * * * *"),
 )
 def match_stream_index(
-    context, kafka: KafkaResource, elasticsearch: ElasticsearchResource, stream: StreamSettings
+    context, stream_kafka: KafkaResource, elasticsearch: ElasticsearchResource, stream: StreamSettings
 ) -> MaterializeResult:
     def progress(total):
         context.log.info(f"indexed {total.documents} documents from {total.messages} messages so far")
 
-    with StreamIndexer(kafka, elasticsearch, stream.stream_config(), log=context.log.warning) as indexer:
+    # The stream's own Kafka principal (LOL_KAFKA_STREAM_*): it reads the topic and commits its group, nothing else.
+    with StreamIndexer(stream_kafka, elasticsearch, stream.stream_config(), log=context.log.warning) as indexer:
         stats = indexer.drain(stream.max_seconds, progress=progress)
         lag = indexer.lag()
     return MaterializeResult(

@@ -21,7 +21,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from lol_platform.partitions import date_window
 from lol_platform.resources.elasticsearch import ElasticsearchResource
-from lol_platform.resources.errors import ServiceUnavailable
+from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
 from lol_platform.resources.kafka import KafkaMessage, KafkaResource, next_offsets
 from lol_platform.speed.documents import DocumentBatch, build_documents
 
@@ -126,7 +126,7 @@ class StreamIndexer:
         try:
             raw = self._consumer.consume(num_messages=self.config.batch_max_messages, timeout=self.config.batch_max_seconds)
         except KafkaException as exc:
-            raise ServiceUnavailable("Kafka", self.kafka.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP") from exc
+            raise self.kafka.service_error(exc) from exc
         errors = []
         for msg in raw:
             err = msg.error()
@@ -135,6 +135,8 @@ class StreamIndexer:
                     errors.append(err)
                 continue
             out.append(KafkaMessage.from_record(msg))
+        if errors and (rejected := self.kafka.rejection(errors)) is not None:
+            raise rejected  # a refused principal or certificate: retrying will not help
         if errors and (not out or any(e.fatal() for e in errors)):
             raise ServiceUnavailable("Kafka", self.kafka.bootstrap_servers, "; ".join(e.str() for e in errors[:3]), "LOL_KAFKA_BOOTSTRAP")
         if errors:  # the messages read alongside are kept: the consumer's position is already past them
@@ -150,7 +152,7 @@ class StreamIndexer:
             if exc.args[0].code() in _REBALANCE_ERRORS:
                 self.log(f"offsets not committed, partitions were reassigned: {exc.args[0].str()}")
                 return
-            raise ServiceUnavailable("Kafka", self.kafka.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP") from exc
+            raise self.kafka.service_error(exc) from exc
 
     def _index_until_acknowledged(self, batch: DocumentBatch) -> int:
         """Bulk-index documents and quarantine records; retry the whole batch with backoff on failure."""
@@ -254,6 +256,8 @@ class StreamIndexer:
             while not should_stop():
                 try:
                     total.add(self.step())
+                except ServiceRejected:
+                    raise  # refused credentials or certificate: waiting will not fix them, the message says what will
                 except (ServiceUnavailable, KafkaException) as exc:
                     outage_since = outage_since or time.monotonic()
                     delay = retry_delay(delay, self.config.retry_initial_s, self.config.retry_max_s)
