@@ -8,7 +8,8 @@ first time it is brought up secure, and keeps them (a second `ensure_security` r
     ca.pem             the CA certificate (PEM) the Python clients verify against: librdkafka's
                        ssl.ca.location, cassandra-driver's ssl.SSLContext
     server.p12         the server's key pair for CN=localhost, SAN ip:127.0.0.1,dns:localhost, signed by the CA,
-                       with its chain (PKCS12): the keystore of Kafka's and Cassandra's TLS listeners
+                       with its chain [server, CA] (PKCS12, one entry): the keystore of Kafka's and Cassandra's
+                       TLS listeners
     truststore.p12     the CA certificate alone (PKCS12): the JVM services' truststore
     stores.env         the keystores' passwords (read by the launcher only)
     credentials.env    every principal's name and password and how to reach the services, as KEY=value lines
@@ -282,6 +283,7 @@ def _make_pki(config: StackConfig, directory: Path, stores: dict[str, str]) -> N
         "-ext", "KeyUsage:c=digitalSignature,keyEncipherment", "-ext", "ExtendedKeyUsage=serverAuth,clientAuth")  # fmt: skip
     run("-importcert", "-noprompt", "-alias", "ca", "-file", "ca.pem", "-keystore", "server.p12", *store_pass)
     run("-importcert", "-alias", "server", "-file", "server.crt", "-keystore", "server.p12", *store_pass)
+    run("-delete", "-alias", "ca", "-keystore", "server.p12", *store_pass)  # the chain has it; one entry left
     run("-importcert", "-noprompt", "-alias", "ca", "-file", "ca.pem",
         "-keystore", "truststore.p12", "-storetype", "PKCS12", *store_pass)  # fmt: skip
     # stores.env goes first and comes back last: a run cut short in between leaves no stores.env, and the

@@ -122,6 +122,13 @@ class Kafka(JavaService):
         ]
 
     def prepare(self, classpath: str) -> None:
+        self.write_config()
+        if not (self.data_dir / "meta.properties").exists():
+            self._format_storage(classpath)
+
+    def write_config(self) -> None:
+        """server.properties (0600: in secure mode it holds passwords) and log4j.properties."""
+        self.home.mkdir(parents=True, exist_ok=True)
         c = self.config
         lines = [
             "process.roles=broker,controller",
@@ -149,8 +156,6 @@ class Kafka(JavaService):
             "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n"
             "log4j.logger.kafka=INFO\nlog4j.logger.org.apache.kafka=INFO\n"
         )
-        if not (self.data_dir / "meta.properties").exists():
-            self._format_storage(classpath)
 
     def _format_storage(self, classpath: str) -> None:
         args = [
