@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from lol_platform.devtools.cli import build_parser
+from lol_platform.devtools.dev import parse_args as parse_dev_args
 from lol_stack import StackConfig
 from lol_stack.security import (
     CASSANDRA_ROLES,
@@ -298,6 +299,10 @@ def test_secure_mode_has_its_own_stack_dir_and_switches(monkeypatch):
     for action in ("up", "down", "status", "fetch"):
         assert build_parser().parse_args(["stack", action, "--secure"]).secure
     assert not build_parser().parse_args(["stack", "up"]).secure
+    monkeypatch.delenv("LOL_STACK_SECURE", raising=False)
+    assert parse_dev_args(["--secure"]).secure and not parse_dev_args([]).secure
+    monkeypatch.setenv("LOL_STACK_SECURE", "1")  # make dev-secure
+    assert parse_dev_args([]).secure
     ignored = (REPO / ".gitignore").read_text().split()
     assert ".stack-secure/" in ignored and ".stack-secure-test/" in ignored
 
