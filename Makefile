@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install jars browser test chaos unit dev stack-up stack-down stack-status bench clean
+.PHONY: install jars browser test chaos unit dev dev-secure stack-up stack-down stack-status bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ unit: install  ## only the tests that need no service
 dev: install jars  ## stack + topic/schema/index + generator + stream + dagster dev, supervised; Ctrl-C stops all of it
 	exec env $(if $(GENERATOR),LOL_DEV_GENERATOR=$(GENERATOR)) $(BIN)/python -m lol_platform.devtools.dev
 
+# The same on the locked-down stack (.stack-secure: Kafka SASL_SSL + ACLs, Cassandra passwords + TLS; README
+# "Locked-down local stack"): the processes get the LOL_* credentials of .stack-secure/security/credentials.env.
+dev-secure: install jars
+	exec env LOL_STACK_SECURE=1 $(if $(GENERATOR),LOL_DEV_GENERATOR=$(GENERATOR)) $(BIN)/python -m lol_platform.devtools.dev
+
 stack-up: install jars
 	$(BIN)/lol-platform stack up
 
@@ -55,4 +60,5 @@ bench: install jars
 	$(BIN)/python -m lol_platform_tests.bench
 
 clean: stack-down
-	rm -rf .stack .dagster_home
+	$(BIN)/lol-platform stack down --secure
+	rm -rf .stack .stack-secure .dagster_home

@@ -18,13 +18,28 @@ def _env_str(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_optional_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else None
+
+
 @dataclass(frozen=True)
 class StackConfig:
-    """Where the stack lives and which loopback ports it binds. Defaults match the resources'."""
+    """Where the stack lives and which loopback ports it binds. Defaults match the resources'.
 
-    stack_dir: Path = field(
-        default_factory=lambda: Path(os.environ.get("LOL_STACK_DIR", REPO_ROOT / ".stack")).resolve()
-    )
+    `secure` (`stack up --secure` or LOL_STACK_SECURE=1) is the locked-down stack (lol_stack/security.py):
+    Kafka with SASL over TLS and ACLs, Cassandra with passwords, roles and client TLS. Without LOL_STACK_DIR
+    it lives in <repo>/.stack-secure, never in a plain stack's directory (whose Kafka was formatted without
+    SCRAM users and whose Cassandra has no roles).
+    """
+
+    # None: LOL_STACK_DIR, else <repo>/.stack (or <repo>/.stack-secure when secure); see __post_init__.
+    stack_dir: Path | None = None
+    secure: bool = field(default_factory=lambda: _env_flag("LOL_STACK_SECURE"))
     host: str = "127.0.0.1"
     kafka_port: int = field(default_factory=lambda: _env_int("LOL_KAFKA_PORT", 9092))
     kafka_controller_port: int = field(default_factory=lambda: _env_int("LOL_KAFKA_CONTROLLER_PORT", 9093))
@@ -35,6 +50,9 @@ class StackConfig:
     datanode_ipc_port: int = field(default_factory=lambda: _env_int("LOL_HDFS_DATANODE_IPC_PORT", 9867))
     cassandra_port: int = field(default_factory=lambda: _env_int("LOL_CASSANDRA_PORT", 9042))
     cassandra_storage_port: int = field(default_factory=lambda: _env_int("LOL_CASSANDRA_STORAGE_PORT", 7000))
+    # Cassandra's local JMX (nodetool); 0 turns it off. None: 7199, but off in secure mode (JMX has no
+    # authentication here), unless LOL_CASSANDRA_JMX_PORT asks for it.
+    cassandra_jmx_port: int | None = field(default_factory=lambda: _env_optional_int("LOL_CASSANDRA_JMX_PORT"))
     elasticsearch_port: int = field(default_factory=lambda: _env_int("LOL_ES_PORT", 9200))
     elasticsearch_transport_port: int = field(default_factory=lambda: _env_int("LOL_ES_TRANSPORT_PORT", 9300))
     heap_mb: int = field(default_factory=lambda: _env_int("LOL_STACK_HEAP_MB", 512))
@@ -50,6 +68,20 @@ class StackConfig:
     spark_worker_memory: str = field(default_factory=lambda: _env_str("LOL_SPARK_WORKER_MEMORY", "1g"))
     spark_daemon_memory: str = field(default_factory=lambda: _env_str("LOL_SPARK_DAEMON_MEMORY", "256m"))
     start_timeout_s: float = field(default_factory=lambda: float(os.environ.get("LOL_STACK_START_TIMEOUT", 180)))
+
+    def __post_init__(self) -> None:
+        if self.stack_dir is None:
+            default = REPO_ROOT / (".stack-secure" if self.secure else ".stack")
+            object.__setattr__(self, "stack_dir", Path(os.environ.get("LOL_STACK_DIR") or default).resolve())
+        else:
+            object.__setattr__(self, "stack_dir", Path(self.stack_dir).resolve())
+        if self.cassandra_jmx_port is None:
+            object.__setattr__(self, "cassandra_jmx_port", 0 if self.secure else 7199)
+
+    @property
+    def security_dir(self) -> Path:
+        """Certificates, keystores and credentials of the secure stack (0700; never committed)."""
+        return self.stack_dir / "security"
 
     @property
     def poms_dir(self) -> Path:

@@ -80,6 +80,10 @@ class JavaService(ABC):
     def prepare(self, classpath: str) -> None:
         """Write config files and do one-time setup (formatting storage...) before the first start."""
 
+    def provision(self, progress=print) -> None:
+        """Once every service is ready (Stack.up, each time): what the service must hold before clients come,
+        e.g. the secure stack's users, ACLs and schema. Idempotent. Nothing by default."""
+
     @abstractmethod
     def is_ready(self) -> bool: ...
 

@@ -29,7 +29,8 @@ class Stack:
     def up(self, progress=print) -> dict[str, float]:
         """Start every service that is not running and wait for all; returns seconds to ready each.
 
-        Services start together (they are independent JVMs) and readiness is awaited in parallel.
+        Services start together (they are independent JVMs) and readiness is awaited in parallel. Then each
+        service's provisioning hook runs (the secure stack's users, grants, topic and schema; idempotent).
         """
         t0 = time.monotonic()
         for svc in self.services:
@@ -53,6 +54,16 @@ class Stack:
             list(pool.map(wait, self.services))
         if errors:
             raise ServiceStartError("\n\n".join(errors))
+        for svc in self.services:
+            t1 = time.monotonic()
+            try:
+                svc.provision(progress=progress)
+            except ServiceStartError:
+                raise
+            except Exception as exc:  # a client error while provisioning: say which service, not a traceback
+                raise ServiceStartError(f"{svc.name}: provisioning failed: {type(exc).__name__}: {exc}") from exc
+            if time.monotonic() - t1 > 0.05:
+                progress(f"  {svc.name:<14} provisioned in {time.monotonic() - t1:.1f}s")
         return ready
 
     def fetch(self, progress=print) -> None:

@@ -9,10 +9,14 @@ from pathlib import Path
 
 
 def _stack(args: argparse.Namespace) -> int:
-    from lol_stack import Stack
+    from lol_stack import Stack, StackConfig
     from lol_stack.process import ServiceStartError
 
-    stack = Stack(only=args.only or None, spark_cluster=args.spark_cluster or None)
+    # --secure is the same as LOL_STACK_SECURE=1: the locked-down stack, in .stack-secure unless LOL_STACK_DIR.
+    config = StackConfig(secure=True) if args.secure else StackConfig()
+    stack = Stack(config, only=args.only or None, spark_cluster=args.spark_cluster or None)
+    if config.secure and args.action != "fetch":
+        print(f"secure stack in {config.stack_dir}")
     if args.action == "up":
         try:
             ready = stack.up()
@@ -22,6 +26,8 @@ def _stack(args: argparse.Namespace) -> int:
         print(f"stack up: {len(ready)} services ready (slowest {max(ready.values(), default=0):.1f}s)")
         if any(s.name == "spark-master" for s in stack.services):
             print(SPARK_CLUSTER_HINT.format(master=stack.service("spark-master").master_url))
+        if config.secure:
+            print(secure_hint(config))
     elif args.action == "down":
         stack.down()
     elif args.action == "fetch":
@@ -29,6 +35,30 @@ def _stack(args: argparse.Namespace) -> int:
         return 0
     _print_status(stack.status())
     return 0 if args.action == "down" or all(s["state"] == "up" for s in stack.status()) else 3
+
+
+SECURE_HINT = """\
+Credentials (generated for this stack directory, never committed): {credentials}
+Load them into a shell (the platform's resources read these LOL_* names):
+  set -a; . {shown}; set +a
+Kafka {bootstrap}: SASL_SSL, SCRAM-SHA-512 or PLAIN, CA {ca}. Cassandra {cassandra}: TLS + passwords.
+HDFS and Elasticsearch run as in the plain stack, without authentication (see README, "Locked-down local stack").
+"""
+
+
+def secure_hint(config) -> str:
+    from lol_stack.security import credentials_path, load_credentials
+
+    path = credentials_path(config)
+    try:
+        shown = path.relative_to(Path.cwd())
+    except ValueError:
+        shown = path
+    creds = load_credentials(config)
+    return SECURE_HINT.format(
+        credentials=path, shown=shown, bootstrap=creds["LOL_KAFKA_BOOTSTRAP"], ca=creds["LOL_KAFKA_SSL_CA_LOCATION"],
+        cassandra=f"{creds['LOL_CASSANDRA_HOSTS']}:{creds['LOL_CASSANDRA_PORT']}",
+    )  # fmt: skip
 
 
 SPARK_CLUSTER_HINT = """\
@@ -150,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "spark-master spark-worker-1 spark-worker-2)")
     stack.add_argument("--spark-cluster", action="store_true",
                        help="also a Spark standalone master and two workers (or LOL_STACK_SPARK_CLUSTER=1)")
+    stack.add_argument("--secure", action="store_true",
+                       help="the locked-down stack (or LOL_STACK_SECURE=1): Kafka SASL_SSL with ACLs, Cassandra "
+                       "with passwords, roles and TLS; credentials generated into <stack dir>/security; "
+                       "stack dir .stack-secure unless LOL_STACK_DIR")
     stack.set_defaults(func=_stack)
 
     spark_env = sub.add_parser("spark-env", help="build (once) the Spark executors' packed Python environment; prints its path")

@@ -4,6 +4,10 @@ Starts the service stack, creates the topic, the Cassandra schema and the Elasti
 match generator (unless --no-generator / LOL_DEV_GENERATOR=0) and the live stream indexer, and runs
 `dagster dev` (webserver + daemon, sensors and automation running) with a persistent DAGSTER_HOME.
 
+`make dev-secure` (--secure, LOL_STACK_SECURE=1) runs it on the locked-down stack (.stack-secure): the stack
+itself provisions the topic, the schema, the users and their grants, and the LOL_* names of its
+security/credentials.env are put into the environment of every process started here.
+
 The processes are supervised: one that exits is reported (name, exit code, log) and restarted after a
 backoff (1 s doubling to 60 s; back to 1 s once it had stayed up 60 s), and the others keep running.
 Everything it started is stopped on Ctrl-C/SIGTERM.
@@ -209,6 +213,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=int(os.environ.get("LOL_DEV_SEED", int(time.time()) % 4096)),
                         help="generator seed (matchIds differ per seed)")  # fmt: skip
     parser.add_argument("--no-stream", action="store_true", help="do not run the live `lol-platform stream` indexer")
+    parser.add_argument("--secure", action="store_true", default=os.environ.get("LOL_STACK_SECURE", "").strip().lower() in ("1", "true", "yes", "on"),
+                        help="the locked-down stack (LOL_STACK_SECURE=1, `make dev-secure`): its credentials.env goes into the processes' environment")  # fmt: skip
     parser.add_argument("--no-generator", action="store_true",
                         default=os.environ.get("LOL_DEV_GENERATOR", "1").strip().lower() in ("0", "false", "no", "off"),
                         help="do not run the match generator (LOL_DEV_GENERATOR=0): start `lol-platform produce` yourself")  # fmt: skip
@@ -218,7 +224,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
-    from lol_stack import Stack
+    from lol_stack import Stack, StackConfig
+    from lol_stack.security import load_credentials
 
     from lol_platform.resources import CassandraResource, ElasticsearchResource, KafkaResource
 
@@ -231,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = home / "dev-logs"  # dagster owns home/logs
     log_dir.mkdir(exist_ok=True)
 
-    stack = Stack()
+    stack = Stack(StackConfig(secure=args.secure))
     started = [row["service"] for row in stack.status() if row["state"] != "up"]
     supervisor = Supervisor(env, log_dir)
     stopping = []
@@ -240,14 +247,22 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     try:
-        print("== stack", flush=True)
+        print("== stack" + (f" (secure, {stack.config.stack_dir})" if args.secure else ""), flush=True)
         stack.up()
-        print("== topic, schema, index", flush=True)
-        # The same settings the children read (the LOL_* variables of the README), not only the defaults.
-        KafkaResource(bootstrap_servers=env.get("LOL_KAFKA_BOOTSTRAP", "127.0.0.1:9092")).ensure_topic()
-        cassandra = CassandraResource(hosts=env.get("LOL_CASSANDRA_HOSTS", "127.0.0.1"), port=int(env.get("LOL_CASSANDRA_PORT", 9042)))
-        cassandra.session()
-        cassandra.close()
+        if args.secure:
+            # Every child (and the resources made here) reads the generated credentials; the stack made the
+            # topic and the schema as lol_admin (the clients' principals may not create either).
+            credentials = load_credentials(stack.config)
+            env.update(credentials)
+            os.environ.update(credentials)
+            print(f"== credentials from {stack.config.security_dir / 'credentials.env'}; index", flush=True)
+        else:
+            print("== topic, schema, index", flush=True)
+            # The same settings the children read (the LOL_* variables of the README), not only the defaults.
+            KafkaResource(bootstrap_servers=env.get("LOL_KAFKA_BOOTSTRAP", "127.0.0.1:9092")).ensure_topic()
+            cassandra = CassandraResource(hosts=env.get("LOL_CASSANDRA_HOSTS", "127.0.0.1"), port=int(env.get("LOL_CASSANDRA_PORT", 9042)))
+            cassandra.session()
+            cassandra.close()
         ElasticsearchResource(url=env.get("LOL_ES_URL", "http://127.0.0.1:9200")).ensure_index()
         print("== processes", flush=True)
         bin_dir = Path(sys.executable).parent
@@ -278,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n== stopping", flush=True)
         supervisor.stop()
         if started and os.environ.get("LOL_KEEP_STACK") != "1":
-            Stack(only=started).down()
+            Stack(stack.config, only=started).down()
 
 
 if __name__ == "__main__":

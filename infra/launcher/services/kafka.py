@@ -1,12 +1,47 @@
-"""Apache Kafka 4.x in KRaft mode: one combined broker + controller on 127.0.0.1."""
+"""Apache Kafka 4.x in KRaft mode: one combined broker + controller on 127.0.0.1.
+
+Secure mode (StackConfig.secure) locks it down (see lol_stack/security.py for the material):
+
+- the client listener is SASL_SSL with SCRAM-SHA-512 and PLAIN. SCRAM users are written into the metadata
+  log when the storage is formatted (`kafka-storage format --add-scram`) and upserted by `provision` when the
+  credentials changed; PLAIN users are the listener's JAAS `user_<name>` entries;
+- the controller listener is SASL_SSL too, PLAIN as lol_admin, on loopback: the broker's own connections to
+  the controller authenticate as User:lol_admin, so no anonymous principal is a super user anywhere;
+- the StandardAuthorizer denies what no ACL allows; lol_admin is the only super user; `provision` creates
+  the topic and exactly the ACLs of KAFKA_GRANTS.
+
+server.properties then holds passwords (the JAAS entries, the keystore's), so it is written 0600.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import time
 import uuid
 
 from lol_stack.process import JavaService, ServiceStartError, port_open
+
+MATCH_TOPIC = "lol_matches"
+MATCH_TOPIC_PARTITIONS = 4
+
+# Least privilege, per principal (keys of security.KAFKA_PRINCIPALS): (resource type, PREFIXED pattern,
+# operations). lol_admin is the super user and needs none. Nothing else is allowed to anyone.
+KAFKA_GRANTS = {
+    "INGEST": [  # the batch landing sensor; the freshness sensor reads the stream group's offsets for its lag
+        ("TOPIC", MATCH_TOPIC, ("READ", "DESCRIBE")),
+        ("GROUP", "lol-platform-batch", ("READ", "DESCRIBE")),
+        ("GROUP", "lol-platform-stream", ("DESCRIBE",)),
+    ],
+    "STREAM": [  # the stream indexer
+        ("TOPIC", MATCH_TOPIC, ("READ", "DESCRIBE")),
+        ("GROUP", "lol-platform-stream", ("READ", "DESCRIBE")),
+    ],
+    "PRODUCER": [  # the match producer (idempotent: WRITE on a topic is enough for InitProducerId since KIP-679)
+        ("TOPIC", MATCH_TOPIC, ("WRITE", "DESCRIBE")),
+    ],
+}
 
 
 class Kafka(JavaService):
@@ -37,33 +72,83 @@ class Kafka(JavaService):
         log4j = self.home / "log4j.properties"
         return [*super().jvm_options(), f"-Dlog4j.configuration=file:{log4j}", "-Dkafka.logs.dir=" + str(self.home / "logs")]
 
-    def prepare(self, classpath: str) -> None:
+    def _listener_lines(self) -> list[str]:
         c = self.config
-        self.properties_path.write_text(
-            "\n".join(
-                [
-                    "process.roles=broker,controller",
-                    "node.id=1",
-                    f"controller.quorum.bootstrap.servers={c.host}:{c.kafka_controller_port}",
-                    f"listeners=PLAINTEXT://{c.host}:{c.kafka_port},CONTROLLER://{c.host}:{c.kafka_controller_port}",
-                    f"advertised.listeners=PLAINTEXT://{c.host}:{c.kafka_port},CONTROLLER://{c.host}:{c.kafka_controller_port}",
-                    "controller.listener.names=CONTROLLER",
-                    "inter.broker.listener.name=PLAINTEXT",
-                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                    f"log.dirs={self.data_dir}",
-                    "num.partitions=4",
-                    "offsets.topic.replication.factor=1",
-                    "transaction.state.log.replication.factor=1",
-                    "transaction.state.log.min.isr=1",
-                    "share.coordinator.state.topic.replication.factor=1",
-                    "share.coordinator.state.topic.min.isr=1",
-                    "group.initial.rebalance.delay.ms=0",
-                    "auto.create.topics.enable=true",
-                    "log.retention.hours=168",
-                    "",
-                ]
-            )
-        )
+        if not c.secure:
+            return [
+                f"listeners=PLAINTEXT://{c.host}:{c.kafka_port},CONTROLLER://{c.host}:{c.kafka_controller_port}",
+                f"advertised.listeners=PLAINTEXT://{c.host}:{c.kafka_port},CONTROLLER://{c.host}:{c.kafka_controller_port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            ]
+        from lol_stack.security import ensure_security, load_credentials
+
+        files = ensure_security(c)
+        creds = load_credentials(c)
+        admin, admin_pw = creds["LOL_KAFKA_ADMIN_USERNAME"], creds["LOL_KAFKA_ADMIN_PASSWORD"]
+        plain_users = " ".join(f'user_{name}="{password}"' for name, password in self._scram_users(creds).items())
+        plain = "org.apache.kafka.common.security.plain.PlainLoginModule required"
+        scram = "org.apache.kafka.common.security.scram.ScramLoginModule required"
+        login = f'username="{admin}" password="{admin_pw}"'
+        return [
+            f"listeners=SASL_SSL://{c.host}:{c.kafka_port},CONTROLLER://{c.host}:{c.kafka_controller_port}",
+            f"advertised.listeners=SASL_SSL://{c.host}:{c.kafka_port},CONTROLLER://{c.host}:{c.kafka_controller_port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=SASL_SSL",
+            "listener.security.protocol.map=CONTROLLER:SASL_SSL,SASL_SSL:SASL_SSL",
+            # Clients: SCRAM-SHA-512 (credentials in the metadata log) or PLAIN (the user_ entries below).
+            "listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN",
+            f"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={scram} {login};",
+            f"listener.name.sasl_ssl.plain.sasl.jaas.config={plain} {login} {plain_users};",
+            # The broker's own connections (to itself, to the controller) are lol_admin over PLAIN: its
+            # credentials live in this file, not in the metadata log that is not loaded yet at start.
+            "sasl.mechanism.inter.broker.protocol=PLAIN",
+            "sasl.mechanism.controller.protocol=PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+            f'listener.name.controller.plain.sasl.jaas.config={plain} {login} user_{admin}="{admin_pw}";',
+            "ssl.keystore.type=PKCS12",
+            f"ssl.keystore.location={files.keystore}",
+            f"ssl.keystore.password={files.store_password}",
+            f"ssl.key.password={files.store_password}",
+            "ssl.truststore.type=PKCS12",
+            f"ssl.truststore.location={files.truststore}",
+            f"ssl.truststore.password={files.store_password}",
+            "ssl.client.auth=none",
+            "ssl.endpoint.identification.algorithm=https",
+            "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found=false",
+            f"super.users=User:{admin}",
+        ]
+
+    def prepare(self, classpath: str) -> None:
+        self.write_config()
+        if not (self.data_dir / "meta.properties").exists():
+            self._format_storage(classpath)
+
+    def write_config(self) -> None:
+        """server.properties (0600: in secure mode it holds passwords) and log4j.properties."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        c = self.config
+        lines = [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.bootstrap.servers={c.host}:{c.kafka_controller_port}",
+            *self._listener_lines(),
+            f"log.dirs={self.data_dir}",
+            "num.partitions=4",
+            "offsets.topic.replication.factor=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            # Secure: only lol_admin creates topics (provision); the clients have no CREATE anyway.
+            f"auto.create.topics.enable={'false' if c.secure else 'true'}",
+            "log.retention.hours=168",
+            "",
+        ]
+        _write_owner_only(self.properties_path, "\n".join(lines))
         (self.home / "log4j.properties").write_text(
             "log4j.rootLogger=INFO, stdout\n"
             "log4j.appender.stdout=org.apache.log4j.ConsoleAppender\n"
@@ -71,17 +156,125 @@ class Kafka(JavaService):
             "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n"
             "log4j.logger.kafka=INFO\nlog4j.logger.org.apache.kafka=INFO\n"
         )
-        if not (self.data_dir / "meta.properties").exists():
-            self._format_storage(classpath)
 
     def _format_storage(self, classpath: str) -> None:
-        cmd = [
-            self.java(), "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format",
+        args = [
+            "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format",
             "--standalone", "-t", str(uuid.uuid4()), "-c", str(self.properties_path),
         ]  # fmt: skip
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.home)
+        if not self.config.secure:
+            proc = subprocess.run([self.java(), *args], capture_output=True, text=True, cwd=self.home)
+        else:
+            # The SCRAM users go into the metadata log at format time. Their passwords are passed in a java
+            # @argfile (0600, removed right after), not on the command line that `ps` shows every user.
+            creds = self._credentials()
+            for name, password in self._scram_users(creds).items():
+                args += ["--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"]
+            argfile = self.home / ".format.args"
+            _write_owner_only(argfile, "\n".join(_argfile_quote(a) for a in args) + "\n")
+            try:
+                proc = subprocess.run([self.java(), f"@{argfile}"], capture_output=True, text=True, cwd=self.home)
+            finally:
+                argfile.unlink(missing_ok=True)
+            if proc.returncode == 0:
+                _write_owner_only(self._scram_stamp, _scram_fingerprint(creds))
         if proc.returncode != 0:
             raise ServiceStartError(f"kafka storage format failed:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}")
+
+    # -- secure mode ------------------------------------------------------------------------
+    def _credentials(self) -> dict[str, str]:
+        from lol_stack.security import load_credentials
+
+        return load_credentials(self.config)
+
+    @staticmethod
+    def _scram_users(creds: dict[str, str]) -> dict[str, str]:
+        from lol_stack.security import KAFKA_PRINCIPALS
+
+        return {creds[f"LOL_KAFKA_{key}_USERNAME"]: creds[f"LOL_KAFKA_{key}_PASSWORD"] for key in KAFKA_PRINCIPALS}
+
+    @property
+    def _scram_stamp(self):
+        """A digest of the SCRAM passwords the metadata log holds, to tell whether they need upserting."""
+        return self.home / "scram-credentials.sha256"
+
+    def client_config(self, principal: str = "ADMIN", mechanism: str | None = None) -> dict:
+        """confluent-kafka settings to reach this broker: the bootstrap alone, or SASL_SSL as a principal."""
+        if not self.config.secure:
+            return {"bootstrap.servers": self.address()}
+        from lol_stack.security import kafka_client_config
+
+        return kafka_client_config(self._credentials(), principal, mechanism)
+
+    def provision(self, progress=print) -> None:
+        """Secure mode, once the broker serves: SCRAM users in step with credentials.env, the match topic,
+        and exactly the ACLs of KAFKA_GRANTS for the client principals (others of theirs are deleted)."""
+        if not self.config.secure:
+            return
+        from confluent_kafka.admin import (
+            AclBinding,
+            AclBindingFilter,
+            AclOperation,
+            AclPermissionType,
+            AdminClient,
+            NewTopic,
+            ResourcePatternType,
+            ResourceType,
+            ScramCredentialInfo,
+            ScramMechanism,
+            UserScramCredentialUpsertion,
+        )
+
+        creds = self._credentials()
+        # PLAIN: its users are in server.properties, so it works even when the SCRAM ones are stale.
+        admin = AdminClient({**self.client_config("ADMIN", "PLAIN"), "log_level": 4})
+        fingerprint = _scram_fingerprint(creds)
+        if not self._scram_stamp.exists() or self._scram_stamp.read_text() != fingerprint:
+            upserts = [
+                UserScramCredentialUpsertion(name, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), pw.encode())
+                for name, pw in self._scram_users(creds).items()
+            ]
+            for future in admin.alter_user_scram_credentials(upserts).values():
+                future.result(30)
+            _write_owner_only(self._scram_stamp, fingerprint)
+            progress(f"  {self.name:<14} SCRAM credentials updated")
+        if MATCH_TOPIC not in admin.list_topics(timeout=10).topics:
+            try:
+                admin.create_topics([NewTopic(MATCH_TOPIC, MATCH_TOPIC_PARTITIONS, 1)])[MATCH_TOPIC].result(30)
+            except Exception as exc:  # noqa: BLE001 - a concurrent creation is fine
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise
+        _wait_for_leaders(admin, MATCH_TOPIC)
+        wanted = {
+            AclBinding(ResourceType[rtype], pattern, ResourcePatternType.PREFIXED,
+                       f"User:{creds[f'LOL_KAFKA_{key}_USERNAME']}", "*", AclOperation[op], AclPermissionType.ALLOW)
+            for key, grants in KAFKA_GRANTS.items()
+            for rtype, pattern, ops in grants
+            for op in ops
+        }  # fmt: skip
+        principals = {binding.principal for binding in wanted}
+        existing = set()
+        for principal in sorted(principals):
+            flt = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, principal, None,
+                                   AclOperation.ANY, AclPermissionType.ANY)  # fmt: skip
+            existing |= set(admin.describe_acls(flt, request_timeout=10).result(30))
+        extra = [
+            AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation,
+                             b.permission_type)
+            for b in existing - wanted
+        ]  # fmt: skip
+        if extra:
+            for future in admin.delete_acls(extra, request_timeout=10).values():
+                future.result(30)
+        missing = list(wanted - existing)
+        if missing:
+            for future in admin.create_acls(missing, request_timeout=10).values():
+                future.result(30)
+        names = ", ".join(p.split(":", 1)[1] for p in sorted(principals))
+        progress(
+            f"  {self.name:<14} topic {MATCH_TOPIC} ({MATCH_TOPIC_PARTITIONS} partitions); {len(wanted)} ACLs for "
+            f"{names} ({len(missing)} added, {len(extra)} removed)"
+        )
 
     def is_ready(self) -> bool:
         """Ready means serving, not just listening: the port opens, and the broker registers, before it can
@@ -99,7 +292,9 @@ class Kafka(JavaService):
             self.not_ready_reason = f"nothing listens on {self.address()} yet"
             return False
         try:
-            self.not_ready_reason = _serving_problem(self.address())
+            # Secure: as lol_admin over PLAIN with CA verification (PLAIN users are in server.properties).
+            client = self.client_config("ADMIN", "PLAIN")
+            self.not_ready_reason = _serving_problem(self.address(), client_config=client)
         except Exception as exc:  # noqa: BLE001 - any client error means "not yet"; the reason says which
             self.not_ready_reason = f"{type(exc).__name__}: {exc}"
         return self.not_ready_reason is None
@@ -109,15 +304,48 @@ PROBE_TOPIC = "__lol_stack_probe"
 PROBE_GROUP = "__lol_stack_probe"
 
 
-def _serving_problem(bootstrap: str, timeout_s: float = 2.0, settle_s: float = 5.0) -> str | None:
+def _write_owner_only(path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+
+
+def _argfile_quote(arg: str) -> str:
+    """One argument of a java @argfile: quoted, with backslashes and quotes escaped."""
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _scram_fingerprint(creds: dict[str, str]) -> str:
+    users = sorted(Kafka._scram_users(creds).items())
+    return hashlib.sha256("\n".join(f"{name}={password}" for name, password in users).encode()).hexdigest()
+
+
+def _wait_for_leaders(admin, topic: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        meta = admin.list_topics(topic=topic, timeout=10).topics.get(topic)
+        partitions = meta.partitions.values() if meta is not None and meta.error is None else []
+        if partitions and all(p.leader >= 0 for p in partitions):
+            return
+        if time.monotonic() > deadline:
+            raise ServiceStartError(f"kafka: topic {topic} has no leader for every partition after {timeout_s:.0f}s")
+        time.sleep(0.2)
+
+
+def _serving_problem(
+    bootstrap: str, timeout_s: float = 2.0, settle_s: float = 5.0, client_config: dict | None = None
+) -> str | None:
     """None if the broker serves a topic and a consumer group; else what it does not serve yet.
 
     A broker that answers metadata is given `settle_s` to elect the leaders it is about to: one call then
     gives the answer, which a one-off `stack status` (and the test session's "is it already up?") relies on.
+    `client_config` carries the secure stack's SASL_SSL settings (see Kafka.client_config).
     """
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": int(timeout_s * 1000), "log_level": 4})
+    settings = {"bootstrap.servers": bootstrap, **(client_config or {})}
+    admin = AdminClient({**settings, "socket.timeout.ms": int(timeout_s * 1000), "log_level": 4})
     deadline = time.monotonic() + settle_s
     while True:
         problem = _probe_once(admin, timeout_s)
