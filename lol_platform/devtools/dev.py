@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     from lol_stack import Stack, StackConfig
     from lol_stack.security import load_credentials
 
-    from lol_platform.resources import CassandraResource, ElasticsearchResource, KafkaResource
+    from lol_platform.resources import cassandra_resource, elasticsearch_resource, kafka_resource
 
     env = {**os.environ, **DEV_ENV, **{k: v for k, v in os.environ.items() if k in DEV_ENV}}
     os.environ.update(env)
@@ -250,20 +250,19 @@ def main(argv: list[str] | None = None) -> int:
         print("== stack" + (f" (secure, {stack.config.stack_dir})" if args.secure else ""), flush=True)
         stack.up()
         if args.secure:
-            # Every child (and the resources made here) reads the generated credentials; the stack made the
-            # topic and the schema as lol_admin (the clients' principals may not create either).
+            # Every child (and the resources made here) logs in with the generated credentials.
             credentials = load_credentials(stack.config)
             env.update(credentials)
             os.environ.update(credentials)
-            print(f"== credentials from {stack.config.security_dir / 'credentials.env'}; index", flush=True)
-        else:
-            print("== topic, schema, index", flush=True)
-            # The same settings the children read (the LOL_* variables of the README), not only the defaults.
-            KafkaResource(bootstrap_servers=env.get("LOL_KAFKA_BOOTSTRAP", "127.0.0.1:9092")).ensure_topic()
-            cassandra = CassandraResource(hosts=env.get("LOL_CASSANDRA_HOSTS", "127.0.0.1"), port=int(env.get("LOL_CASSANDRA_PORT", 9042)))
-            cassandra.session()
-            cassandra.close()
-        ElasticsearchResource(url=env.get("LOL_ES_URL", "http://127.0.0.1:9200")).ensure_index()
+            print(f"== credentials from {stack.config.security_dir / 'credentials.env'}", flush=True)
+        print("== topic, schema, index", flush=True)
+        # The same settings and principals the children use (the LOL_* variables of the README). On the secure
+        # stack the topic and schema already exist (made by lol_admin): these only check them.
+        kafka_resource("PRODUCER").process_config_and_initialize().ensure_topic()
+        cassandra = cassandra_resource().process_config_and_initialize()
+        cassandra.session()
+        cassandra.close()
+        elasticsearch_resource().process_config_and_initialize().ensure_index()
         print("== processes", flush=True)
         bin_dir = Path(sys.executable).parent
         if args.no_generator:

@@ -86,7 +86,7 @@ class CassandraResource(ConfigurableResource):
 
     def connect_error(self, exc: Exception) -> ServiceUnavailable:
         """What a failed connect means for the user: refused credentials or certificate, else unreachable."""
-        return connect_error(exc, self.address(), self.settings_env, self.username)
+        return connect_error(exc, self.address(), self.settings_env, self.username, tls=bool(self.ssl_ca_file))
 
     def ensure_schema(self) -> None:
         """Apply the schema unless it is all there: a least-privilege role (SELECT, MODIFY) may not CREATE."""
@@ -176,7 +176,7 @@ class CassandraResource(ConfigurableResource):
         return sum(result.result_or_exc.one()[0] for result in results)
 
 
-def connect_error(exc: Exception, address: str, env: str, username: str | None) -> ServiceUnavailable:
+def connect_error(exc: Exception, address: str, env: str, username: str | None, tls: bool = False) -> ServiceUnavailable:
     """Classify a driver connect error (NoHostAvailable carries one error per host)."""
     import ssl
 
@@ -193,4 +193,8 @@ def connect_error(exc: Exception, address: str, env: str, username: str | None) 
     if any(isinstance(c, ssl.SSLError) for c in causes) or "CERTIFICATE_VERIFY_FAILED" in text:
         return ServiceRejected("Cassandra", address, f"its TLS certificate is not trusted ({text[:200]})",
                                f"Point {env}_SSL_CA_FILE at the CA that signed the nodes' certificates.")
+    if not tls and any(isinstance(c, (ConnectionResetError, ConnectionAbortedError)) for c in causes):
+        # A node that requires client TLS resets a plain connection at its first request.
+        return ServiceRejected("Cassandra", address, "the node reset a plain connection: it probably requires client TLS",
+                               f"Set {env}_SSL_CA_FILE to the CA that signed the nodes' certificates.")
     return ServiceUnavailable("Cassandra", address, exc, f"{env}_HOSTS / {env}_PORT")

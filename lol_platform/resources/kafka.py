@@ -3,12 +3,21 @@ offset commit the batch sensor runs on (the message type both layers share is he
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 from dagster import ConfigurableResource
 from pydantic import Field
@@ -149,7 +158,8 @@ class KafkaResource(ConfigurableResource):
                 problem: object = "no broker answered"
             except KafkaException as exc:
                 problem = exc
-            rejected = self.rejection(errors)
+            admin.poll(0)  # serves error_cb: a refused login is reported there, not by list_topics
+            rejected = self.rejection(errors) or self._plaintext_refused(errors)
             if rejected is not None:
                 raise rejected
             if time.monotonic() >= deadline:
@@ -160,9 +170,21 @@ class KafkaResource(ConfigurableResource):
         rejected = self.rejection([*errors, *(a for a in exc.args if isinstance(a, KafkaError))])
         return rejected or ServiceUnavailable("Kafka", self.bootstrap_servers, exc, "LOL_KAFKA_BOOTSTRAP")
 
+    def _plaintext_refused(self, errors: list) -> ServiceRejected | None:
+        """A plaintext client whose broker accepts the TCP connection and then drops it: a TLS or SASL listener."""
+        if self.security_protocol != "PLAINTEXT" or not any(isinstance(e, KafkaError) and e.code() == KafkaError._ALL_BROKERS_DOWN for e in errors):
+            return None
+        host, _, port = self.bootstrap_servers.split(",")[0].strip().rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+        except (OSError, ValueError):
+            return None  # really down: the timeout's ServiceUnavailable says so
+        return ServiceRejected("Kafka", self.bootstrap_servers, "the broker accepts connections but drops plaintext clients (a TLS/SASL listener)",
+                               "Set LOL_KAFKA_SECURITY_PROTOCOL (e.g. SASL_SSL), LOL_KAFKA_SSL_CA_LOCATION and the principal's credentials.")
+
     def rejection(self, errors: list) -> ServiceRejected | None:
         """A refused login, certificate or permission among a client's errors, as the user should read it."""
-        return kafka_rejection(errors, self.bootstrap_servers, self.settings_env, self.sasl_username, self.security_protocol)
+        return kafka_rejection(errors, self.bootstrap_servers, self.settings_env, self.sasl_username)
 
     def ensure_topic(self, topic: str | None = None, partitions: int | None = None) -> bool:
         """Create the topic if missing, then wait until every partition has a leader that serves it.
@@ -229,8 +251,9 @@ class KafkaResource(ConfigurableResource):
         partitions = self.partitions()
         t0 = time.monotonic()
         consumer = self.consumer(group_id, **{"enable.partition.eof": True, "fetch.max.bytes": 52428800})
+        admin = self.admin()  # held in a variable: a collected AdminClient never completes its futures
         try:
-            start = _start_offsets(consumer, self.topic, partitions, cursor)
+            start = _start_offsets(admin, group_id, self.topic, partitions, cursor, self.request_timeout_s)
             highs = {p: consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=self.request_timeout_s)[1] for p in partitions}
             pending = {p for p in partitions if highs[p] > max(start[p], 0)}
             consumer.assign([TopicPartition(self.topic, p, start[p] if start[p] >= 0 else OFFSET_BEGINNING) for p in pending])
@@ -259,6 +282,8 @@ class KafkaResource(ConfigurableResource):
         consumer = self.consumer(group_id)
         try:
             consumer.commit(offsets=[TopicPartition(self.topic, p, o) for p, o in offsets.items()], asynchronous=False)
+        except KafkaException as exc:
+            raise self.service_error(exc) from exc
         finally:
             consumer.close()
 
@@ -266,11 +291,12 @@ class KafkaResource(ConfigurableResource):
 CA_SETTING = "LOL_KAFKA_SSL_CA_LOCATION"
 
 
-def kafka_rejection(errors: list, address: str, env: str, username: str | None, protocol: str) -> ServiceRejected | None:
+def kafka_rejection(errors: list, address: str, env: str, username: str | None) -> ServiceRejected | None:
+    """The refusal among a client's errors (login, certificate, ACL), phrased with the setting to fix; else None."""
     for err in errors:
         code, text = (err.code(), err.str()) if isinstance(err, KafkaError) else (None, str(err))
         lowered = text.lower()
-        if code == KafkaError._AUTHENTICATION and ("certificate" in lowered or "ssl" in lowered):
+        if code == KafkaError._AUTHENTICATION and ("certificate" in lowered or "ssl handshake" in lowered):
             return ServiceRejected("Kafka", address, f"the broker's TLS certificate is not trusted ({text})",
                                    f"Point {CA_SETTING} at the CA that signed the brokers' certificates.")
         if code == KafkaError._AUTHENTICATION:
@@ -279,21 +305,22 @@ def kafka_rejection(errors: list, address: str, env: str, username: str | None, 
         if code == KafkaError._SSL or "certificate verify failed" in lowered:
             return ServiceRejected("Kafka", address, f"the TLS handshake failed ({text})",
                                    f"Point {CA_SETTING} at the CA that signed the brokers' certificates.")
-        if protocol == "PLAINTEXT" and code == KafkaError._TRANSPORT and "disconnected while requesting apiversion" in lowered:
-            return ServiceRejected("Kafka", address, f"the broker closed a plaintext connection ({text}); it probably requires TLS/SASL",
-                                   "Set LOL_KAFKA_SECURITY_PROTOCOL (e.g. SASL_SSL) and the principal's credentials.")
         if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
             return ServiceRejected("Kafka", address, f"principal {username!r} is not allowed to do this ({text})",
                                    "Grant it the ACLs its role needs (README, \"Locked-down local stack\").")
     return None
 
 
-def _start_offsets(consumer, topic: str, partitions: list[int], cursor: dict[int, int]) -> dict[int, int]:
+def _start_offsets(admin: AdminClient, group_id: str, topic: str, partitions: list[int], cursor: dict[int, int],
+                   timeout_s: float) -> dict[int, int]:  # fmt: skip
+    """The cursor's offsets, else the group's committed ones (negative = none). Asked through the admin API: a
+    consumer's committed() only times out when the principal may not read the group; this names the refusal."""
     missing = [p for p in partitions if p not in cursor]
     committed = {}
     if missing:
-        for tp in consumer.committed([TopicPartition(topic, p) for p in missing], timeout=10):
-            committed[tp.partition] = tp.offset  # negative = none committed
+        request = ConsumerGroupTopicPartitions(group_id, [TopicPartition(topic, p) for p in missing])
+        result = admin.list_consumer_group_offsets([request], request_timeout=timeout_s)[group_id].result()
+        committed = {tp.partition: tp.offset for tp in result.topic_partitions}
     return {p: cursor[p] if p in cursor else committed.get(p, -1) for p in partitions}
 
 

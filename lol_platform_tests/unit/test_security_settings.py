@@ -98,13 +98,13 @@ def test_an_unknown_protocol_is_refused_with_the_allowed_ones():
     ids=["wrong-password", "untrusted-certificate", "topic-acl", "group-acl"],
 )
 def test_kafka_refusals_say_what_to_fix(error, says):
-    rejected = kafka_rejection([error], "127.0.0.1:19092", "LOL_KAFKA_INGEST", "lol_ingest", "SASL_SSL")
+    rejected = kafka_rejection([error], "127.0.0.1:19092", "LOL_KAFKA_INGEST", "lol_ingest")
     assert rejected is not None and says in str(rejected)
     assert "127.0.0.1:19092" in str(rejected)
 
 
 def test_a_transport_error_is_not_a_refusal():
-    assert kafka_rejection([KafkaError(KafkaError._TRANSPORT, "Connection refused")], "h:1", "LOL_KAFKA", None, "SASL_SSL") is None
+    assert kafka_rejection([KafkaError(KafkaError._TRANSPORT, "Connection refused")], "h:1", "LOL_KAFKA", None) is None
 
 
 # -- Cassandra ----------------------------------------------------------------------------------------------
