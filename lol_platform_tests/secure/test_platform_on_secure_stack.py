@@ -105,7 +105,8 @@ def flow(secure_stack, tmp_path_factory):
     os.environ.update(env)
     home = tmp_path_factory.mktemp("dagster_home")
     try:
-        with instance_for_test(temp_dir=str(home)) as instance:
+        # Runs launch at once (no daemon dequeues here) into a run worker process, as the default launcher does.
+        with instance_for_test(temp_dir=str(home), synchronous_run_coordinator=True) as instance:
             with define_out_of_process_context(str(REPO / "lol_platform" / "definitions.py"), "defs", instance) as gql:
                 launched = materialize_assets(gql, BATCH_KEYS, partition_keys=[DAY.isoformat()])[0]
                 run_id = launched.data["launchPipelineExecution"]["run"]["runId"]
