@@ -30,7 +30,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lol_core.cassandra_login import CassandraLogin
+from lol_core.cassandra_connection import CassandraConnection
 
 TIMESTAMP_MS_SUFFIX = "__ms"
 
@@ -39,8 +39,7 @@ TIMESTAMP_MS_SUFFIX = "__ms"
 class CassandraTarget:
     """Where a DataFrame goes and how: plain settings a Spark task can carry (picklable, no session)."""
 
-    hosts: tuple[str, ...]
-    port: int
+    connection: CassandraConnection  # contact points, login, TLS, routing, consistency (travels with the task)
     keyspace: str
     table: str
     partition_key: tuple[str, ...]  # the table's partition key columns: one request per key
@@ -48,10 +47,7 @@ class CassandraTarget:
     replace: bool = False  # each partition written replaces the partition (delete at timestamp - 1)
     max_batch_rows: int = 200  # rows per request; a partition larger than this is written in several
     max_in_flight: int = 64  # ceiling of the adaptive window, per Spark task
-    request_timeout_s: float = 30.0
     max_attempts: int = 12  # per request; backoff doubles from 0.05 s up to 5 s between attempts
-    connect_timeout_s: float = 10.0
-    login: CassandraLogin = CassandraLogin()  # credentials and CA travel with the task (no file on the executor)
 
 
 @dataclass
@@ -85,20 +81,17 @@ def write_to_cassandra(df: DataFrame, target: CassandraTarget, columns: list[str
 
 
 def _write_task(rows, target: CassandraTarget, columns: list[str], timestamps: set[str]) -> WriteStats:
-    from cassandra.cluster import Cluster
-
     stats = WriteStats()
     rows = iter(rows)
     first = next(rows, None)
     if first is None:
         return stats
-    cluster = Cluster(list(target.hosts), port=target.port, protocol_version=5, connect_timeout=target.connect_timeout_s,
-                      **target.login.cluster_kwargs())  # fmt: skip
+    cluster = target.connection.cluster()
     try:
         session = cluster.connect(target.keyspace)
         statements = _Statements(session, target, columns)
         writer = PacedWriter(session.execute_async, AdaptiveWindow(target.max_in_flight),
-                             target.max_attempts, target.request_timeout_s)  # fmt: skip
+                             target.max_attempts, target.connection.request_timeout_s)  # fmt: skip
         by_partition = itertools.groupby(itertools.chain([first], rows), key=lambda r: tuple(r[k] for k in target.partition_key))
         for key, group in by_partition:
             values = [tuple(_value(row, c, timestamps) for c in columns) for row in group]

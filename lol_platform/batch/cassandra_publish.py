@@ -62,8 +62,7 @@ def write_timestamp_us() -> int:
 
 def _target(cassandra: CassandraResource, table: str, key: tuple[str, ...], ts: int, replace: bool, batch_rows: int = 200) -> CassandraTarget:
     return CassandraTarget(
-        hosts=cassandra.contact_points(),
-        port=cassandra.port,
+        connection=cassandra.connection(),
         keyspace=cassandra.keyspace,
         table=table,
         partition_key=key,
@@ -71,9 +70,6 @@ def _target(cassandra: CassandraResource, table: str, key: tuple[str, ...], ts: 
         replace=replace,
         max_batch_rows=batch_rows,
         max_in_flight=cassandra.max_in_flight,
-        request_timeout_s=cassandra.request_timeout_s,
-        connect_timeout_s=cassandra.connect_timeout_s,
-        login=cassandra.login(),
     )
 
 

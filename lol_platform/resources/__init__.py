@@ -42,6 +42,11 @@ def kafka_resource(role: str | None = None) -> KafkaResource:
         sasl_password=_env(f"{prefix}_PASSWORD", None),
         ssl_ca_location=_env("LOL_KAFKA_SSL_CA_LOCATION", None),
         settings_env=prefix,
+        topic_partitions=_env_int("LOL_KAFKA_TOPIC_PARTITIONS", 4),
+        replication_factor=_env_int("LOL_KAFKA_REPLICATION_FACTOR", 1),
+        min_insync_replicas=_env_int("LOL_KAFKA_MIN_INSYNC_REPLICAS", 1),
+        acks=_env("LOL_KAFKA_ACKS", "all"),
+        isolation_level=_env("LOL_KAFKA_ISOLATION_LEVEL", "read_committed"),
     )
 
 
@@ -57,6 +62,9 @@ def cassandra_resource(role: str | None = None) -> CassandraResource:
         ssl_ca_file=_env("LOL_CASSANDRA_SSL_CA_FILE", None),
         ssl_verify_hostname=_env_bool("LOL_CASSANDRA_SSL_VERIFY_HOSTNAME", True),
         settings_env=prefix,
+        replication=_env("LOL_CASSANDRA_REPLICATION", "1"),
+        local_datacenter=_env("LOL_CASSANDRA_LOCAL_DC", None),
+        consistency=_env("LOL_CASSANDRA_CONSISTENCY", "LOCAL_QUORUM"),
     )
 
 
@@ -67,6 +75,9 @@ def elasticsearch_resource() -> ElasticsearchResource:
         password=_env("LOL_ES_PASSWORD", None),
         api_key=_env("LOL_ES_API_KEY", None),
         ca_certs=_env("LOL_ES_CA_CERTS", None),
+        shards=_env_int("LOL_ES_SHARDS", 1),
+        replicas=_env_int("LOL_ES_REPLICAS", 0),
+        refresh_interval=_env("LOL_ES_REFRESH_INTERVAL", "1s"),
     )
 
 
@@ -78,6 +89,7 @@ def lake_resource() -> LakeResource:
         webhdfs_https=_env_bool("LOL_WEBHDFS_HTTPS", False),
         webhdfs_ca_file=_env("LOL_WEBHDFS_CA_FILE", None),
         hdfs_delegation_token=_env("LOL_HDFS_DELEGATION_TOKEN", None),
+        hdfs_replication=_env_int("LOL_HDFS_REPLICATION", 0),
     )
 
 

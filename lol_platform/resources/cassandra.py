@@ -9,7 +9,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
-from lol_core.cassandra_login import CassandraLogin
+from lol_core.cassandra_connection import CONSISTENCY_LEVELS, CassandraConnection
 from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
 
 SCHEMA_CQL = Path(__file__).resolve().parents[2] / "infra" / "cassandra" / "schema.cql"
@@ -36,6 +36,11 @@ class CassandraResource(ConfigurableResource):
     ssl_ca_file: str | None = Field(default=None, description="PEM CA the nodes' certificates chain to; TLS is on when set")
     ssl_verify_hostname: bool = Field(default=True, description="check each node's certificate names its address")
     settings_env: str = Field(default="LOL_CASSANDRA", description="prefix of the environment variables configuring this resource")
+    # A cluster of several nodes (and datacenters): how the keyspace is replicated and how requests are routed.
+    replication: str = Field(default="1", description="keyspace replication when the schema creates it: a factor ('3', SimpleStrategy) "
+                                                      "or 'dc1:3,dc2:3' (NetworkTopologyStrategy per datacenter)")
+    local_datacenter: str | None = Field(default=None, description="datacenter served first (token-aware, DC-aware routing)")
+    consistency: str = Field(default="LOCAL_QUORUM", description="consistency level of reads and writes (e.g. LOCAL_QUORUM, QUORUM, ONE)")
 
     _cluster = PrivateAttr(default=None)
     _session = PrivateAttr(default=None)
@@ -46,13 +51,16 @@ class CassandraResource(ConfigurableResource):
     def contact_points(self) -> tuple[str, ...]:
         return tuple(h.strip() for h in self.hosts.split(",") if h.strip())
 
-    def login(self) -> CassandraLogin:
-        """Credentials and trust as the driver (here, or in a Spark task) needs them; fails fast on a half-set login."""
+    def connection(self) -> CassandraConnection:
+        """How to reach the cluster, as the driver here or a Spark task needs it; fails fast on a half-set login."""
         env = self.settings_env
         if (self.username is None) != (self.password is None):
             missing = f"{env}_PASSWORD" if self.password is None else f"{env}_USERNAME"
             raise ServiceRejected("Cassandra", self.address(), f"a login needs a user name and a password, and {missing} is not set",
                                   f"Set {missing} (or unset both {env}_USERNAME and {env}_PASSWORD for a cluster without authentication).")
+        if self.consistency not in CONSISTENCY_LEVELS:
+            raise ServiceRejected("Cassandra", self.address(), f"consistency {self.consistency!r} is not one of {', '.join(CONSISTENCY_LEVELS)}",
+                                  "Set LOL_CASSANDRA_CONSISTENCY to one of them.")
         ca_pem = None
         if self.ssl_ca_file:
             try:
@@ -60,26 +68,20 @@ class CassandraResource(ConfigurableResource):
             except OSError as exc:
                 raise ServiceRejected("Cassandra", self.address(), f"cannot read the CA file {self.ssl_ca_file} ({exc.strerror})",
                                       f"Point {env}_SSL_CA_FILE at the PEM file of the CA that signed the nodes' certificates.") from exc
-        return CassandraLogin(self.username, self.password, ca_pem, self.ssl_verify_hostname)
+        return CassandraConnection(self.contact_points(), self.port, self.username, self.password, ca_pem, self.ssl_verify_hostname,
+                                   self.local_datacenter, self.consistency, self.connect_timeout_s, self.request_timeout_s)  # fmt: skip
 
     def session(self):
         """A connected session (created once), with the keyspace and tables in place."""
         if self._session is None:
-            from cassandra.cluster import Cluster, NoHostAvailable
+            from cassandra.cluster import NoHostAvailable
 
-            cluster = Cluster(
-                list(self.contact_points()),
-                port=self.port,
-                connect_timeout=self.connect_timeout_s,
-                protocol_version=5,
-                **self.login().cluster_kwargs(),
-            )
+            cluster = self.connection().cluster()
             try:
                 session = cluster.connect()
             except (NoHostAvailable, OSError) as exc:
                 cluster.shutdown()
                 raise self.connect_error(exc) from exc
-            session.default_timeout = self.request_timeout_s
             self._cluster, self._session = cluster, session
             self.ensure_schema()
         return self._session
@@ -92,7 +94,7 @@ class CassandraResource(ConfigurableResource):
         """Apply the schema unless it is all there: a least-privilege role (SELECT, MODIFY) may not CREATE."""
         from cassandra import Unauthorized
 
-        statements = cql_statements(Path(self.schema_path).read_text())
+        statements = [with_replication(stmt, self.replication) for stmt in cql_statements(Path(self.schema_path).read_text())]
         if self._schema_present(statements):
             return
         try:
@@ -174,6 +176,26 @@ class CassandraResource(ConfigurableResource):
         results = execute_concurrent_with_args(session, count, [(day, m) for m in self.indexed_matches(day)],
                                                concurrency=self.max_in_flight, raise_on_first_error=True)  # fmt: skip
         return sum(result.result_or_exc.one()[0] for result in results)
+
+
+def replication_map(setting: str) -> str:
+    """The CQL replication map of a setting: '3' -> SimpleStrategy, 'dc1:3,dc2:2' -> NetworkTopologyStrategy."""
+    setting = setting.strip()
+    if setting.isdigit():
+        return f"{{'class': 'SimpleStrategy', 'replication_factor': {int(setting)}}}"
+    pairs = [part.split(":") for part in setting.split(",") if part.strip()]
+    if not pairs or any(len(p) != 2 or not re.fullmatch(r"[\w.-]+", p[0].strip()) or not p[1].strip().isdigit() for p in pairs):
+        raise ValueError(f"replication {setting!r}: use a factor ('3') or datacenter:factor pairs ('dc1:3,dc2:3') (LOL_CASSANDRA_REPLICATION)")
+    dcs = ", ".join(f"'{dc.strip()}': {int(rf)}" for dc, rf in pairs)
+    return f"{{'class': 'NetworkTopologyStrategy', {dcs}}}"
+
+
+def with_replication(statement: str, setting: str) -> str:
+    """A CREATE KEYSPACE statement with the configured replication (other statements unchanged). An existing
+    keyspace keeps its replication: changing it is an ALTER KEYSPACE and a repair, an operator's step."""
+    if not re.match(r"CREATE\s+KEYSPACE", statement, re.IGNORECASE):
+        return statement
+    return re.sub(r"replication\s*=\s*\{[^}]*\}", f"replication = {replication_map(setting)}", statement, flags=re.IGNORECASE)
 
 
 def connect_error(exc: Exception, address: str, env: str, username: str | None, tls: bool = False) -> ServiceUnavailable:

@@ -25,6 +25,11 @@ class ElasticsearchResource(ConfigurableResource):
     api_key: str | None = Field(default=None, description="base64 'id:key' API key, instead of a user (LOL_ES_API_KEY)")
     ca_certs: str | None = Field(default=None, description="PEM CA the cluster's https certificate chains to (LOL_ES_CA_CERTS)")
 
+    # A cluster of several nodes: how the index is split and copied, and how soon a document is searchable.
+    shards: int = Field(default=1, description="primary shards of the index (more: more indexing throughput across nodes)")
+    replicas: int = Field(default=0, description="replicas of each shard (1+ on a cluster: a node can fail)")
+    refresh_interval: str = Field(default="1s", description="how soon an indexed document is searchable")
+
     _client = PrivateAttr(default=None)
 
     def client_options(self) -> dict:
@@ -76,7 +81,11 @@ class ElasticsearchResource(ConfigurableResource):
         return health
 
     def template(self) -> dict:
-        return json.loads(Path(self.template_path).read_text())
+        """The index template of infra/elasticsearch with this resource's shards, replicas and refresh interval."""
+        template = json.loads(Path(self.template_path).read_text())
+        settings = template.setdefault("template", {}).setdefault("settings", {})
+        settings.update({"number_of_shards": self.shards, "number_of_replicas": self.replicas, "refresh_interval": self.refresh_interval})
+        return template
 
     def ensure_index(self) -> None:
         """Apply the template (idempotent) and create the index if missing."""

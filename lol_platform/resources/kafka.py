@@ -89,6 +89,11 @@ class KafkaResource(ConfigurableResource):
     sasl_password: str | None = Field(default=None, description="its password: set it through an EnvVar only")
     ssl_ca_location: str | None = Field(default=None, description="PEM CA the brokers' certificates chain to")
     settings_env: str = Field(default="LOL_KAFKA", description="prefix of the environment variables of this role's principal")
+    # A cluster of several brokers: how a created topic is replicated, and what producers and consumers ask for.
+    replication_factor: int = Field(default=1, description="replicas of each partition of a topic created here (3 on a cluster)")
+    min_insync_replicas: int = Field(default=1, description="min.insync.replicas of a created topic: with acks=all, writes need this many replicas (2 of 3)")
+    acks: str = Field(default="all", description="producer acks: 'all' (with idempotence, no loss and no duplicate on retry), '1' or '0'")
+    isolation_level: str = Field(default="read_committed", description="consumer isolation.level: read_committed or read_uncommitted")
 
     def _base_config(self) -> dict[str, Any]:
         return {
@@ -125,7 +130,8 @@ class KafkaResource(ConfigurableResource):
     def producer(self, **overrides: Any) -> Producer:
         config = {
             **self._base_config(),
-            "enable.idempotence": True,  # retries never write a message twice
+            "enable.idempotence": self.acks == "all",  # retries never write a message twice (needs acks=all)
+            "acks": self.acks,
             "linger.ms": 20,
             "compression.type": "lz4",
             **overrides,
@@ -138,6 +144,7 @@ class KafkaResource(ConfigurableResource):
             "group.id": group_id,
             "enable.auto.commit": False,  # offsets move only after the data is durably written
             "auto.offset.reset": "earliest",
+            "isolation.level": self.isolation_level,
             **overrides,
         }
         return Consumer(config)
@@ -199,7 +206,7 @@ class KafkaResource(ConfigurableResource):
         created, expected = False, None  # an existing topic keeps whatever partition count it has
         if topic not in admin.list_topics(timeout=self.request_timeout_s).topics:
             expected = partitions or self.topic_partitions
-            futures = admin.create_topics([NewTopic(topic, num_partitions=expected, replication_factor=1)])
+            futures = admin.create_topics([self.new_topic(topic, expected)])
             try:
                 futures[topic].result(timeout=30)
                 created = True
@@ -208,6 +215,11 @@ class KafkaResource(ConfigurableResource):
                     raise
         self.wait_for_leaders(topic, expected_partitions=expected if created else None)
         return created
+
+    def new_topic(self, topic: str, partitions: int) -> NewTopic:
+        """The topic as this resource creates it: partitions, replication and the in-sync minimum for acks=all."""
+        return NewTopic(topic, num_partitions=partitions, replication_factor=self.replication_factor,
+                        config={"min.insync.replicas": str(self.min_insync_replicas)})  # fmt: skip
 
     def wait_for_leaders(self, topic: str | None = None, expected_partitions: int | None = None,
                          timeout_s: float | None = None) -> list[int]:  # fmt: skip

@@ -34,6 +34,7 @@ class LakeResource(ConfigurableResource):
     webhdfs_https: bool = Field(default=False, description="reach WebHDFS over https (dfs.http.policy HTTPS_ONLY)")
     webhdfs_ca_file: str | None = Field(default=None, description="PEM CA the NameNode's and DataNodes' https certificates chain to")
     hdfs_delegation_token: str | None = Field(default=None, description="WebHDFS delegation token: set it through an EnvVar only (LOL_HDFS_DELEGATION_TOKEN)")
+    hdfs_replication: int = Field(default=0, description="replicas of each file written from Python (0: the cluster's dfs.replication)")
     s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (s3:// roots)")
     s3_region: str | None = Field(default=None, description="S3 region (s3:// roots)")
 
@@ -122,6 +123,7 @@ class LakeResource(ConfigurableResource):
         fs.create_dir(posixpath.dirname(target), recursive=True)
         try:
             pq.write_table(table, tmp, filesystem=fs, compression="snappy")
+            self._set_replication(tmp)
             if fs.get_file_info(target).type != pafs.FileType.NotFound:
                 fs.delete_file(target)  # HDFS rename does not overwrite
             if fs.get_file_info(target).type != pafs.FileType.NotFound:
@@ -135,6 +137,13 @@ class LakeResource(ConfigurableResource):
             self._delete_quietly(tmp)  # no temp file of a failed write is left behind
             raise
         return fs.get_file_info(target).size
+
+    def _set_replication(self, path: str) -> None:
+        """Give a file written through WebHDFS the configured replication (before it is renamed into place)."""
+        if self.hdfs_replication and self._webhdfs is not None:
+            response = self._webhdfs._call("SETREPLICATION", method="put", path=path, replication=self.hdfs_replication)
+            if not response.json().get("boolean"):
+                raise OSError(f"the lake refused replication {self.hdfs_replication} for {path}: check the NameNode's dfs.replication.max")
 
     def _delete_quietly(self, path: str) -> None:
         try:

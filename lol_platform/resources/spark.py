@@ -57,6 +57,8 @@ SPARK_ENV = {
     "LOL_SPARK_MAX_EXECUTORS": "spark.dynamicAllocation.maxExecutors",
     # The HDFS user the executors act as (the driver's is HADOOP_USER_NAME, set from the same variable).
     "LOL_HDFS_USER": "spark.executorEnv.HADOOP_USER_NAME",
+    # Replicas of each lake file Spark writes (unset: the cluster's dfs.replication).
+    "LOL_HDFS_REPLICATION": "spark.hadoop.dfs.replication",
 }
 
 

@@ -14,7 +14,7 @@ from cassandra import AuthenticationFailed
 from cassandra.cluster import NoHostAvailable
 from confluent_kafka import KafkaError
 
-from lol_core.cassandra_login import CassandraLogin
+from lol_core.cassandra_connection import CassandraConnection
 from lol_platform.resources import (
     CassandraResource,
     ElasticsearchResource,
@@ -113,17 +113,17 @@ def test_a_transport_error_is_not_a_refusal():
 def test_cassandra_login_builds_auth_and_a_verifying_tls_context(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text(_ca_pem())
-    login = CassandraResource(username="lol_publisher", password=SECRET, ssl_ca_file=str(ca)).login()
-    kwargs = login.cluster_kwargs()
-    assert kwargs["auth_provider"].username == "lol_publisher"
-    assert kwargs["auth_provider"].password == SECRET
-    context = kwargs["ssl_context"]
+    cluster = CassandraResource(username="lol_publisher", password=SECRET, ssl_ca_file=str(ca)).connection().cluster()
+    assert cluster.auth_provider.username == "lol_publisher"
+    assert cluster.auth_provider.password == SECRET
+    context = cluster.ssl_context
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert len(context.get_ca_certs()) == 1  # only the configured CA is trusted, not the system's
 
 
 def test_cassandra_without_settings_connects_plain():
-    assert CassandraResource().login().cluster_kwargs() == {}
+    cluster = CassandraResource().connection().cluster()
+    assert cluster.auth_provider is None and cluster.ssl_context is None
 
 
 @pytest.mark.parametrize("missing", ["USERNAME", "PASSWORD"])
@@ -131,12 +131,12 @@ def test_a_half_set_cassandra_login_names_the_missing_variable(missing):
     login = {"username": "lol_publisher", "password": SECRET}
     login["username" if missing == "USERNAME" else "password"] = None
     with pytest.raises(ServiceRejected, match=f"LOL_CASSANDRA_{missing}"):
-        CassandraResource(**login).login()
+        CassandraResource(**login).connection()
 
 
 def test_an_unreadable_cassandra_ca_names_the_variable(tmp_path):
     with pytest.raises(ServiceRejected, match="LOL_CASSANDRA_SSL_CA_FILE"):
-        CassandraResource(ssl_ca_file=str(tmp_path / "absent.pem")).login()
+        CassandraResource(ssl_ca_file=str(tmp_path / "absent.pem")).connection()
 
 
 def test_cassandra_connect_errors_are_classified():
@@ -149,10 +149,10 @@ def test_cassandra_connect_errors_are_classified():
 
 
 def test_the_login_travels_to_spark_tasks_without_showing_its_secret():
-    login = CassandraLogin("lol_publisher", SECRET, _ca_pem())
-    target = CassandraTarget(("127.0.0.1",), 9042, "lol_data", "t", ("k",), 1, login=login)
-    assert pickle.loads(pickle.dumps(target)).login == login  # what Spark ships to each task
-    assert SECRET not in repr(target) and SECRET not in repr(login)
+    connection = CassandraConnection(("127.0.0.1",), 9042, "lol_publisher", SECRET, _ca_pem())
+    target = CassandraTarget(connection, "lol_data", "t", ("k",), 1)
+    assert pickle.loads(pickle.dumps(target)).connection == connection  # what Spark ships to each task
+    assert SECRET not in repr(target) and SECRET not in repr(connection)
 
 
 # -- Elasticsearch and WebHDFS (no secured local service: tested on the client configuration) -------------
