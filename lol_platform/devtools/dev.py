@@ -259,9 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         # The same settings and principals the children use (the LOL_* variables of the README). On the secure
         # stack the topic and schema already exist (made by lol_admin): these only check them.
         kafka_resource("PRODUCER").process_config_and_initialize().ensure_topic()
-        cassandra = cassandra_resource().process_config_and_initialize()
-        cassandra.session()
-        cassandra.close()
+        with cassandra_resource().process_config_and_initialize_cm() as cassandra:
+            cassandra.session()
         elasticsearch_resource().process_config_and_initialize().ensure_index()
         print("== processes", flush=True)
         bin_dir = Path(sys.executable).parent
