@@ -38,7 +38,11 @@ class PartitionedTable:
 CLEANED_PARTICIPANTS = PartitionedTable("data/lol_cleaned_participants", "match_date")
 CHAMPION_STATS = PartitionedTable("data/lol_champion_stats", "stat_date")
 POSITION_STATS = PartitionedTable("data/lol_position_stats", "stat_date")
-CLEAN_QUARANTINE = PartitionedTable("data/lol_quarantine/stage=clean", "match_date")
+# The quarantine is one table, partitioned by stage and date (ingest: the arrival date of a message the door
+# refused; clean: the match date of a row the clean stage refused). QUARANTINE_DATE names that column.
+QUARANTINE_ROOT = "data/lol_quarantine"
+QUARANTINE_DATE = "date"  # the last column of lol_core.schemas.QUARANTINE_TABLE
+CLEAN_QUARANTINE = PartitionedTable(f"{QUARANTINE_ROOT}/stage=clean", QUARANTINE_DATE)
 # One row per match kept on a date: the Kafka coordinates of its copy (spark_jobs.cleaning.MATCH_VERSIONS).
 MATCH_VERSIONS = PartitionedTable("data/lol_match_versions", "match_date")
 
@@ -55,7 +59,7 @@ def raw_partition_dir(day: dt.date) -> str:
 
 def quarantine_dir(stage: str, day: dt.date) -> str:
     """Where the door's quarantine records of a date land (relative to the lake root)."""
-    return f"data/lol_quarantine/stage={stage}/date={day:%Y-%m-%d}"
+    return f"{QUARANTINE_ROOT}/stage={stage}/{QUARANTINE_DATE}={day:%Y-%m-%d}"
 
 
 def raw_day_uri(root: str, day: dt.date) -> str:

@@ -137,6 +137,9 @@ QUARANTINE = [
     Field("kafka_offset", "int64", nullable=True),
     Field("raw", "string", nullable=True, doc="the offending message or row, as text"),
 ]
+# The quarantine as one lake table (data/lol_quarantine/stage=<stage>/date=<date>, lol_core.lake_paths): the
+# records plus the date they are partitioned by.
+QUARANTINE_TABLE = [*QUARANTINE, Field("date", "date", nullable=True, doc="partition: arrival date (ingest) or match date (clean)")]
 
 # Cassandra only: per date and serving table, what its last publish wrote, so "how many rows on date X" is
 # one partition read (lol_platform/batch/summary.py writes it after each reconciled publish).

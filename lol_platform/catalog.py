@@ -89,7 +89,7 @@ def _code(module: str, name: str) -> Callable[[], object]:
 TABLES: dict[str, Table] = {
     "raw_matches": Table(
         schemas.RAW_PARTICIPANTS, (PLATFORM_TEAM,), lake_path=lake_paths.RAW_MATCHES,
-        quarantine_path="data/lol_quarantine/stage=ingest",
+        quarantine_path=f"{lake_paths.QUARANTINE_ROOT}/stage=ingest",
         code=(_code("lol_platform.ingestion.sensor", "ingest_tick"), _code("lol_core.door", "parse_match")),
     ),
     "cleaned_participants": Table(
@@ -106,6 +106,11 @@ TABLES: dict[str, Table] = {
         schemas.POSITION_STATS, (ANALYTICS_TEAM, PLATFORM_TEAM), lake_path=lake_paths.POSITION_STATS.path,
         cassandra_table="position_stats",
         code=(_code("lol_platform.batch.assets", "_materialize_stats"), _code("spark_jobs.aggregates", "position_stats")),
+    ),
+    "lol_quarantine": Table(
+        schemas.QUARANTINE_TABLE,
+        (PLATFORM_TEAM,), lake_path=lake_paths.QUARANTINE_ROOT,
+        code=(_code("lol_platform.batch.quarantine", "lol_quarantine"), _code("spark_jobs.quarantine_counts", "count_quarantine")),
     ),
     "match_stream_index": Table(
         schemas.STREAM_DOCUMENT, (PLATFORM_TEAM,), es_index=ES_INDEX,

@@ -29,10 +29,11 @@ from lol_core.schemas import (
     FEATURE_FIELDS,
     MATCH_FIELDS,
     PARTICIPANTS_PER_MATCH,
-    QUARANTINE,
+    QUARANTINE_TABLE,
     RAW_PARTICIPANTS,
     Field,
 )
+from lol_core.lake_paths import QUARANTINE_DATE
 from lol_core.rules import reason, rule_id
 from spark_jobs.rule_checks import value_violations
 from spark_jobs.schema_conform import castable_type, conform
@@ -46,9 +47,8 @@ PARTICIPANTS_PER_TEAM = PARTICIPANTS_PER_MATCH // 2
 # quarantined: writing it would replace a cleaned partition outside the job's date range.
 RAW_PARTITION_DATE = "_raw_partition_date"
 
-# The quarantine output is the QUARANTINE table plus the date it is partitioned by in the lake.
-QUARANTINE_PARTITION = Field("match_date", "date", nullable=True, doc="lake partition of the quarantined row")
-QUARANTINE_OUTPUT = [*QUARANTINE, QUARANTINE_PARTITION]
+# The quarantine output is the lake's quarantine table: the records plus the date they are partitioned by.
+QUARANTINE_OUTPUT = QUARANTINE_TABLE
 
 _NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
 _INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
@@ -57,7 +57,7 @@ _TEMPORAL = (T.DateType, T.TimestampType, T.TimestampNTZType)
 
 class CleaningResult(NamedTuple):
     cleaned: DataFrame  # CLEANED_PARTICIPANTS columns, in order, with the schema's types
-    quarantine: DataFrame  # QUARANTINE columns + match_date (QUARANTINE_OUTPUT)
+    quarantine: DataFrame  # the lake quarantine table QUARANTINE_OUTPUT: QUARANTINE columns + their date
 
 
 # The outcome of judging: every input row once, with its quarantine reason (null: the row is cleaned).
@@ -404,6 +404,6 @@ def _quarantine_rows(df: DataFrame, reason: Column, stamp: Column) -> DataFrame:
         "kafka_partition",
         "kafka_offset",
         F.col("_raw").alias("raw"),
-        partition.alias(QUARANTINE_PARTITION.name),
+        partition.alias(QUARANTINE_DATE),
     )
 

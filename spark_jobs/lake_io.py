@@ -68,7 +68,7 @@ def read_position_stats(spark: SparkSession, root: str, start: dt.date, end: dt.
 
 
 def read_quarantine(spark: SparkSession, root: str, start: dt.date, end: dt.date) -> DataFrame:
-    """The clean stage's quarantine rows of the dates in range (QUARANTINE columns + match_date)."""
+    """The clean stage's quarantine rows of the dates in range (QUARANTINE columns + their date)."""
     return _read_partitions(spark, root, lake_paths.CLEAN_QUARANTINE, QUARANTINE_OUTPUT, start, end)
 
 

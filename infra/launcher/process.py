@@ -106,7 +106,18 @@ class JavaService(ABC):
             return None
         except PermissionError:
             pass
+        if not self._is_ours(pid):
+            return None  # the pid file outlived its process and the pid now belongs to another one
         return pid
+
+    def _is_ours(self, pid: int) -> bool:
+        """Whether the process is this service's JVM (its main class is on its command line). PIDs are reused:
+        a pid file left by a killed service can name an unrelated process hours later."""
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return True  # no /proc (or no access): trust the pid file as before
+        return self.main_class() in cmdline
 
     def is_running(self) -> bool:
         return self.pid() is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
+from lol_core.lake_paths import QUARANTINE_DATE
 from lol_core.schemas import DATE_SUMMARY, PARTICIPANTS_PER_MATCH, names
 from lol_platform.resources.cassandra import CassandraResource
 
@@ -63,7 +64,7 @@ def quarantined_per_date(spark, root: str, dates: list[dt.date]) -> dict[dt.date
     if not dates:
         return {}
     frame = lake_io.read_quarantine(spark, root, min(dates), max(dates))
-    return {r["match_date"]: r["count"] for r in frame.groupBy("match_date").count().collect()}
+    return {r[QUARANTINE_DATE]: r["count"] for r in frame.groupBy(QUARANTINE_DATE).count().collect()}
 
 
 def record_participants(spark, root: str, cassandra: CassandraResource, dates: list[dt.date],

@@ -137,7 +137,7 @@ def test_bad_rows_are_quarantined_with_reasons_and_a_contract_violation_stops_do
     meta = forced.get_asset_materialization_events()[0].materialization.metadata
     assert meta["dagster/row_count"].value == 10 and meta["rows_quarantined"].value == 10
     assert any("kills" in reason for reason in meta["quarantine_reasons"].value)
-    quarantine = spark.read.parquet(hdfs_lake.uri("data/lol_quarantine/stage=clean")).where(f"match_date = '{day}'").collect()
+    quarantine = spark.read.parquet(hdfs_lake.uri("data/lol_quarantine")).where(f"stage = 'clean' AND date = '{day}'").collect()
     assert {r.match_id for r in quarantine} == {"EUW1_bad"} and all(r.reason for r in quarantine)
 
 

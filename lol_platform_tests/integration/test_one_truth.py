@@ -68,7 +68,7 @@ def _assert_one_truth(spark, lake, cassandra, es_docs, match_id: str, stays_id: 
     ours = [r for r in cleaned if r.match_id == match_id]
     assert len(ours) == 10 and {(r.match_date, r.kafka_offset) for r in ours} == {(D2, newest_offset)}
     assert {r.match_date for r in cleaned if r.match_id == stays_id} == {D1}
-    quarantine = spark.read.parquet(lake.uri("data/lol_quarantine/stage=clean")).where(f"match_date = '{D1}'").collect()
+    quarantine = spark.read.parquet(lake.uri("data/lol_quarantine")).where(f"stage = 'clean' AND date = '{D1}'").collect()
     assert [r.reason for r in quarantine if r.match_id == match_id] == [
         f"match.superseded: by the copy on {D2} (topic {quarantine[0].kafka_topic}, partition {ours[0].kafka_partition}, offset {newest_offset})"
     ] * 10

@@ -19,6 +19,7 @@ EXPECTED_TABLES = {
     "champion_stats": schemas.CHAMPION_STATS,
     "position_stats": schemas.POSITION_STATS,
     "match_stream_index": schemas.STREAM_DOCUMENT,
+    "lol_quarantine": schemas.QUARANTINE_TABLE,
 }
 
 
@@ -76,3 +77,14 @@ def test_code_references_become_urls_when_a_code_url_is_set(monkeypatch):
     refs = catalog.code_references(catalog.TABLES["cleaned_participants"]).code_references
     assert refs[0].url.startswith("https://git.example/lol/blob/main/lol_platform/batch/assets.py#L")
     assert refs[1].url.startswith("https://git.example/lol/blob/main/spark_jobs/cleaning.py#L")
+
+
+def test_the_quarantine_metadata_counts_by_stage_and_renders_a_table():
+    from lol_platform.batch.quarantine import quarantine_metadata
+    from spark_jobs.quarantine_counts import QuarantineCount
+
+    meta = quarantine_metadata([QuarantineCount("clean", "match.participants", 9, 1, "2026-01-01"),
+                                QuarantineCount("ingest", "message.not_json", 4, 2, "2026-01-02")])  # fmt: skip
+    assert meta["dagster/row_count"] == 13 and meta["rows_ingest"].value == 4 and meta["rows_clean"].value == 9
+    assert "| ingest | `message.not_json` | 4 | 2 | 2026-01-02 |" in meta["by_stage_and_rule"].value
+    assert quarantine_metadata([])["by_stage_and_rule"].value == "Nothing quarantined."

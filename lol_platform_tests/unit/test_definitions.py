@@ -24,7 +24,7 @@ def test_dagster_definitions_validate_passes():
 def test_the_asset_graph_and_its_gates():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"raw_matches", "cleaned_participants", "champion_stats", "position_stats", "match_stream_index"}
+    assert keys == {"raw_matches", "cleaned_participants", "champion_stats", "position_stats", "match_stream_index", "lol_quarantine"}
     for name in ("cleaned_participants", "champion_stats", "position_stats"):
         node = graph.get(AssetKey(name))
         assert node.partitions_def is not None

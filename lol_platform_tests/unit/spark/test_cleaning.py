@@ -58,7 +58,7 @@ def test_output_schemas_are_the_schema_module_ones(good):
     result, _, _ = good
     assert result.cleaned.schema == spark_schema(CLEANED_PARTICIPANTS)
     assert result.quarantine.schema == spark_schema(QUARANTINE_OUTPUT)
-    assert result.quarantine.drop("match_date").schema == spark_schema(QUARANTINE)  # + only its lake partition
+    assert result.quarantine.drop("date").schema == spark_schema(QUARANTINE)  # + only its lake partition
 
 
 def test_features_match_hand_computation(good):
@@ -189,7 +189,7 @@ def test_no_row_is_silently_dropped(bad, bad_input):
 
 def test_quarantine_rows_carry_lineage_and_the_raw_row(bad):
     negative = next(row for row in bad[1] if row.reason == "kills.min" and row.match_id == "NEG")
-    assert (negative.stage, utc(negative.quarantined_at), negative.match_date) == ("clean", STAMP, DAY)
+    assert (negative.stage, utc(negative.quarantined_at), negative.date) == ("clean", STAMP, DAY)
     assert (negative.participant_id, negative.kafka_topic, negative.kafka_partition, negative.kafka_offset) == (
         1,
         "lol_matches",
@@ -259,7 +259,7 @@ def test_rows_outside_their_raw_partition_are_quarantined_there(spark):
     result = clean_participants(raw)
     quarantine = result.quarantine.collect()
     assert {row.match_id for row in result.cleaned.collect()} == {"EUW1_1"}
-    assert {(row.match_id, row.reason, row.match_date) for row in quarantine} == {
+    assert {(row.match_id, row.reason, row.date) for row in quarantine} == {
         ("EUW1_2", f"match.date_window: match_date {DAY} is not its raw partition date {next_day}", next_day)
     }
     assert RAW_PARTITION_DATE not in json.loads(quarantine[0].raw)

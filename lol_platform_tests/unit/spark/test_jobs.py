@@ -76,7 +76,7 @@ def test_tables_are_partitioned_by_date_and_gap_days_hold_nothing(lake):
     assert partition_dirs(path, lake_paths.CLEANED_PARTICIPANTS) == expected  # the stale GAP_DAY is gone
     assert partition_dirs(path, lake_paths.CHAMPION_STATS) == [f"stat_date={DAY}", f"stat_date={LAST_DAY}"]
     assert partition_dirs(path, lake_paths.POSITION_STATS) == [f"stat_date={DAY}", f"stat_date={LAST_DAY}"]
-    assert partition_dirs(path, lake_paths.CLEAN_QUARANTINE) == [f"match_date={DAY}"]
+    assert partition_dirs(path, lake_paths.CLEAN_QUARANTINE) == [f"date={DAY}"]
     assert (path / "data/lol_quarantine/stage=clean").is_dir()
 
 
@@ -91,7 +91,7 @@ def test_lake_output_equals_the_in_memory_transformations(spark, lake):
         ("EUW1_9", "match.participants: 9 participants; match.team_size: team 200 has 4 participants", "clean")
     }
     # the whole quarantine table reads with its stage from the directory layout
-    whole = spark.read.parquet(f"{root}/data/lol_quarantine").select("stage", "match_date").distinct().collect()
+    whole = spark.read.parquet(f"{root}/data/lol_quarantine").select("stage", "date").distinct().collect()
     assert [tuple(row) for row in whole] == [("clean", DAY)]
     champions = {(row.stat_date, row.champion_name): row for row in first["champion_stats"]}
     assert champions[(DAY, "Ahri")].avg_kda == pytest.approx(10.0)
@@ -142,3 +142,25 @@ def test_job_arguments(capsys):
     with pytest.raises(SystemExit):
         clean_participants_job.main(["--date", "2026-01-02", "--end-date", "2026-01-01", "--lake-root", "file:///x"])
     assert "before" in capsys.readouterr().err
+
+
+def test_the_quarantine_is_one_table_of_both_stages_counted_by_stage_and_rule(spark, lake, tmp_path):
+    """The door's quarantine (written by the landing through pyarrow) and the clean stage's (written by Spark)
+    share one layout, so the lol_quarantine asset reads and counts them as one table."""
+    from lol_platform.ingestion.landing import build_batch, land_batch
+    from lol_platform.resources import LakeResource
+    from lol_platform.resources.kafka import KafkaMessage
+    from spark_jobs.quarantine_counts import QuarantineCount, count_quarantine
+
+    _, root, _, _ = lake
+    land_batch(LakeResource(root=root), build_batch([KafkaMessage("lol_matches", 0, 7, b"{not json"), KafkaMessage("lol_matches", 0, 8, None)],
+                                                    dt.datetime.combine(DAY, dt.time(9), dt.timezone.utc)))  # fmt: skip
+    whole = spark.read.parquet(f"{root}/{lake_paths.QUARANTINE_ROOT}")
+    assert sorted(tuple(r) for r in whole.select("stage", "date").distinct().collect()) == [("clean", DAY), ("ingest", DAY)]
+    counts = count_quarantine(spark, f"{root}/{lake_paths.QUARANTINE_ROOT}")
+    assert counts == [
+        QuarantineCount("clean", "match.participants", 9, 1, DAY.isoformat()),
+        QuarantineCount("ingest", "message.empty", 1, 1, DAY.isoformat()),
+        QuarantineCount("ingest", "message.not_json", 1, 1, DAY.isoformat()),
+    ]
+    assert count_quarantine(spark, f"{tmp_path.as_uri()}/{lake_paths.QUARANTINE_ROOT}") == []  # nothing refused yet

@@ -146,7 +146,7 @@ class Lake:
         cleaned, quarantine = result.cleaned.collect(), result.quarantine.collect()
         for day in dates:
             self.cleaned[day] = sorted(r for r in cleaned if r.match_date == day)
-            self.quarantine[day] = sorted(r for r in quarantine if r.match_date == day)
+            self.quarantine[day] = sorted(r for r in quarantine if r.date == day)
             assert len(self.cleaned[day]) + len(self.quarantine[day]) == len(self.raw.get(day, []))
         for day in dates:
             kept = result.cleaned.where(F.col("match_date") == day)
