@@ -23,6 +23,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from lol_core import faults
 from lol_core.dates import partition_key
 from lol_core.lake_paths import raw_partition_dir
 from lol_platform.ingestion.assets import raw_matches
@@ -72,11 +73,13 @@ def ingest_tick(
     if not lake.try_lease(LANDING_LEASE, holder, settings.lease_seconds):
         raise LandingBusy(f"another evaluation is landing (lease {lake.uri(LANDING_LEASE)}); this tick skips")
     try:
+        faults.point("ingest.leased")  # test hook (lol_core/faults.py): off unless LOL_FAULT_DIR is set
         poll = kafka.poll_bounded(settings.group_id, cursor, settings.max_messages, settings.max_seconds)
         if not poll.messages:
             return cursor, None, poll
         batch = build_batch(poll.messages, dt.datetime.now(dt.timezone.utc), date_window())
         report = land_batch(lake, batch)
+        faults.point("ingest.landed")
         return poll.next_offsets(), report, poll
     finally:
         lake.release_lease(LANDING_LEASE, holder)
