@@ -30,6 +30,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lol_core import faults
 from lol_core.cassandra_connection import CassandraConnection
 
 TIMESTAMP_MS_SUFFIX = "__ms"
@@ -98,6 +99,8 @@ def _write_task(rows, target: CassandraTarget, columns: list[str], timestamps: s
             for batch, size in statements.batches(key, values):
                 writer.submit(batch, size)
             stats.partitions += 1
+            if stats.partitions == 1:
+                faults.point("cassandra.mid_publish")  # test hook (lol_core/faults.py): off unless LOL_FAULT_DIR is set
         writer.drain()
         stats.rows, stats.requests, stats.retries = writer.rows, writer.requests, writer.retries
         stats.smallest_window = writer.window.smallest

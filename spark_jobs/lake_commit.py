@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
+from lol_core import faults
 from lol_core.dates import DateRange, dates_in_range
 from lol_core.lake_paths import PartitionedTable, join
 
@@ -116,6 +117,7 @@ def _swap_date(spark: SparkSession, fs, table: PartitionedTable, staging: Stagin
             _rename(fs, live, aside)
         else:
             fs.mkdirs(aside)
+    faults.point("lake.swap")  # test hook (lol_core/faults.py): off unless LOL_FAULT_DIR is set
     if fs.exists(staged):
         if fs.exists(live):  # a rename onto an existing dir would nest it inside: never write through
             raise LakeCommitError(f"{live.toString()} reappeared during the swap: another writer is on this date")

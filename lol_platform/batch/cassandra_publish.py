@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lol_core import faults
 from lol_platform.resources.cassandra import CassandraResource
 from spark_jobs.cassandra_sink import CassandraTarget, WriteStats, write_to_cassandra
 
@@ -77,6 +78,7 @@ def publish_participants(cleaned: DataFrame, columns: list[str], cassandra: Cass
     """Replace the dates' matches: rows match by match, then the index, then the matches that are gone."""
     t0, ts = time.monotonic(), write_timestamp_us()
     rows = write_to_cassandra(cleaned, _target(cassandra, "match_participants", ("match_date", "match_id"), ts, True), columns)
+    faults.point("cassandra.rows_written")  # test hook (lol_core/faults.py): off unless LOL_FAULT_DIR is set
     index = cleaned.groupBy("match_date", "match_id").agg(F.count(F.lit(1)).cast("int").alias("participants")).persist()
     index_rows = write_to_cassandra(index, _target(cassandra, INDEX_TABLE, ("match_date",), ts, False), INDEX_COLUMNS)
     lake_index: dict[dt.date, dict[str, int]] = {day: {} for day in dates}

@@ -75,7 +75,8 @@ CHAIN = (CLEANED, *STATS)
 GRACE_S = float(os.environ.get("LOL_HEALING_GRACE_S", 180))  # automation and run retries act first
 MAX_DATES = 31
 MAX_FAILURES = 3
-WORKER_GRACE_S = 120.0  # a run younger than this may not have logged its worker pid yet
+# A run younger than this may not have logged its worker pid yet (the fault-injection suite shortens it).
+WORKER_GRACE_S = float(os.environ.get("LOL_HEALING_WORKER_GRACE_S", 120))
 
 FLIGHT_STATUSES = [
     DagsterRunStatus.QUEUED,

@@ -108,21 +108,29 @@ def _produce(args: argparse.Namespace) -> int:
 def _stream(args: argparse.Namespace) -> int:
     """Index until stopped. Outages never end it: at start-up (a service not up yet) and in the loop (see
     StreamIndexer.run) a failing Kafka or Elasticsearch is logged and retried with capped backoff."""
-    import signal
-    import time
-
-    from lol_platform.resources import ServiceRejected, ServiceUnavailable, build_resources
-    from lol_platform.speed.indexer import StreamConfig, StreamIndexer, retry_delay
-
-    def log(line: str) -> None:
-        print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S}Z {line}", flush=True)
+    from lol_platform.resources import build_resources
+    from lol_platform.speed.indexer import StreamConfig
 
     resources = build_resources()
     # Outside a Dagster run the LOL_* settings (EnvVar fields) are only resolved by initializing the resource.
     kafka, es = (resources[name].process_config_and_initialize() for name in ("stream_kafka", "elasticsearch"))
+    return stream_until_stopped(kafka, es, StreamConfig(max_attempts=None))  # live: wait out an outage, never skip
+
+
+def stream_until_stopped(kafka, es, config) -> int:
+    """`lol-platform stream`'s loop on the given resources, until SIGTERM or Ctrl-C (also run by the
+    fault-injection suite on its own topic and index)."""
+    import signal
+    import time
+
+    from lol_platform.resources import ServiceRejected, ServiceUnavailable
+    from lol_platform.speed.indexer import StreamIndexer, retry_delay
+
+    def log(line: str) -> None:
+        print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S}Z {line}", flush=True)
+
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
-    config = StreamConfig(max_attempts=None)  # live: wait out an Elasticsearch outage, never skip
     stats, delay = None, None
     try:
         while not stopping:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 import uuid
 
 from dagster import (
@@ -23,6 +25,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from lol_core import faults
 from lol_core.dates import partition_key
 from lol_core.lake_paths import raw_partition_dir
 from lol_platform.ingestion.assets import raw_matches
@@ -54,6 +57,44 @@ class LandingBusy(Exception):
     """Another evaluation holds the landing lease."""
 
 
+# Releasing the lease reads it back, which needs the lake: after a failure of the lake under the tick (a
+# DataNode down holds the lease's block, the NameNode down) the release is retried for RELEASE_RETRY_S, and
+# a lease still not released is remembered: its evaluation is over, so the next evaluation of this process
+# releases it before taking its own, rather than every tick skipping until it expires (lease_seconds, 180 s
+# without landing after a few seconds of HDFS outage). A lease whose evaluation may still be running (one
+# that outlived the sensor timeout, or another process's) is never touched: it expires or is released.
+RELEASE_RETRY_S = 15.0
+_UNRELEASED: set[str] = set()
+_UNRELEASED_LOCK = threading.Lock()
+
+
+def _release(lake: LakeResource, holder: str) -> None:
+    delay, deadline = 0.5, time.monotonic() + RELEASE_RETRY_S
+    while True:
+        try:
+            lake.release_lease(LANDING_LEASE, holder)
+            return
+        except Exception:
+            if time.monotonic() + delay > deadline:
+                with _UNRELEASED_LOCK:
+                    _UNRELEASED.add(holder)
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 4.0)
+
+
+def _release_ended_evaluations(lake: LakeResource) -> None:
+    with _UNRELEASED_LOCK:
+        holders = sorted(_UNRELEASED)
+    for holder in holders:
+        try:
+            lake.release_lease(LANDING_LEASE, holder)
+        except Exception:  # the lake still fails: the tick will say so; try again next time
+            continue
+        with _UNRELEASED_LOCK:
+            _UNRELEASED.discard(holder)
+
+
 def decode_cursor(cursor: str | None) -> dict[int, int]:
     return {int(p): int(o) for p, o in json.loads(cursor).items()} if cursor else {}
 
@@ -68,18 +109,21 @@ def ingest_tick(
     """One tick without Dagster around it: poll, land, and return the new offsets (or None if idle).
     Raises LandingBusy when another evaluation is landing."""
     lake.health_check()  # before polling: a down lake must not cost a poll
+    _release_ended_evaluations(lake)
     holder = uuid.uuid4().hex
     if not lake.try_lease(LANDING_LEASE, holder, settings.lease_seconds):
         raise LandingBusy(f"another evaluation is landing (lease {lake.uri(LANDING_LEASE)}); this tick skips")
     try:
+        faults.point("ingest.leased")  # test hook (lol_core/faults.py): off unless LOL_FAULT_DIR is set
         poll = kafka.poll_bounded(settings.group_id, cursor, settings.max_messages, settings.max_seconds)
         if not poll.messages:
             return cursor, None, poll
         batch = build_batch(poll.messages, dt.datetime.now(dt.timezone.utc), date_window())
         report = land_batch(lake, batch)
+        faults.point("ingest.landed")
         return poll.next_offsets(), report, poll
     finally:
-        lake.release_lease(LANDING_LEASE, holder)
+        _release(lake, holder)
 
 
 @sensor(

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
+from lol_core import faults
 from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
 
 DEFAULT_LAKE_ROOT = (Path.home() / ".lol_platform" / "lake").as_uri()
@@ -122,6 +123,7 @@ class LakeResource(ConfigurableResource):
         tmp = posixpath.join(posixpath.dirname(target), f"_tmp.{uuid.uuid4().hex}.{posixpath.basename(target)}")
         fs.create_dir(posixpath.dirname(target), recursive=True)
         try:
+            faults.point("lake.raw_write")  # test hook (lol_core/faults.py): off unless LOL_FAULT_DIR is set
             pq.write_table(table, tmp, filesystem=fs, compression="snappy")
             self._set_replication(tmp)
             if fs.get_file_info(target).type != pafs.FileType.NotFound:

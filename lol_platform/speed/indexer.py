@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
+from lol_core import faults
 from lol_platform.partitions import date_window
 from lol_platform.resources.elasticsearch import ElasticsearchResource
 from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
@@ -105,6 +106,7 @@ class StreamIndexer:
         if messages:
             batch = build_documents(messages, dt.datetime.now(dt.timezone.utc), date_window())
             retries = self._index_until_acknowledged(batch)  # raises: the batch stays in self._unacked
+            faults.point("stream.indexed")  # test hook (lol_core/faults.py): off unless LOL_FAULT_DIR is set
             acked_ms = time.time() * 1000
             stats = StreamStats(messages=len(messages), documents=len(batch.documents), quarantined=len(batch.quarantined),
                                 batches=1, retries=retries, latencies_ms=[acked_ms - created for created in batch.created_ms])  # fmt: skip
@@ -188,6 +190,8 @@ class StreamIndexer:
         if not docs:
             return []
         actions = (_action(index, d) for d in docs)
+        if index == self.es.index:
+            actions = faults.midway(actions, len(docs), "stream.mid_bulk")  # test hook (lol_core/faults.py)
         rejected: list[dict] = []
         for ok, item in parallel_bulk(
             self.es.client(), actions, thread_count=self.config.bulk_threads, chunk_size=self.config.chunk_size,
