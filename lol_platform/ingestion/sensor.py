@@ -3,6 +3,10 @@
 The cursor holds the next offset per Kafka partition. It is returned (and so advanced) only after every
 file of the batch is durably written; a tick that fails leaves it where it was, and the next tick
 rewrites the same files (names derive from the offsets) before moving on.
+
+The consumer group mirrors the cursor Dagster has persisted (each evaluation commits the cursor it was given),
+never the offsets an evaluation is about to return: an evaluation can outlive the sensor timeout, or the daemon
+can die before storing its result, and an empty cursor (a new instance) starts from the group's offsets.
 """
 
 from __future__ import annotations
@@ -136,6 +140,8 @@ def kafka_match_sensor(
     context: SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource, ingest: IngestSettings
 ):
     cursor = decode_cursor(context.cursor)
+    if cursor:
+        kafka.commit(ingest.group_id, cursor)  # the persisted cursor only (see the module doc)
     try:
         offsets, report, poll = ingest_tick(cursor, kafka, lake, ingest)
     except LandingBusy as busy:
@@ -143,7 +149,6 @@ def kafka_match_sensor(
     if report is None:
         return SkipReason(f"no new messages on {kafka.topic} (lag 0, offsets {encode_cursor(offsets)})")
     events = [_materialization(lake, part, report, poll) for part in report.partitions.values()]
-    kafka.commit(ingest.group_id, offsets)
     context.log.info(
         f"landed {sum(p.rows for p in report.partitions.values())} rows in {len(report.partitions)} partitions, "
         f"quarantined {report.quarantined}, lag {poll.lag()}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 
 import pytest
@@ -86,7 +87,7 @@ def test_a_tick_that_fails_after_writing_files_leaves_the_cursor_and_the_retry_a
     def fail_before_cursor(*args, **kwargs):
         raise RuntimeError("simulated crash after the files were written")
 
-    monkeypatch.setattr(KafkaResource, "commit", fail_before_cursor)
+    monkeypatch.setattr("lol_platform.ingestion.sensor._materialization", fail_before_cursor)
     with pytest.raises(Exception, match="simulated crash"):
         _tick(kafka, hdfs_lake, None, IngestSettings(max_messages=1000, max_seconds=10))
     dates = [START, START + dt.timedelta(days=1)]
@@ -96,6 +97,39 @@ def test_a_tick_that_fails_after_writing_files_leaves_the_cursor_and_the_retry_a
     rows = _landed_rows(hdfs_lake, dates)
     assert len(rows) == 300 and len({(r["match_id"], r["participant_id"]) for r in rows}) == 300
     assert cursor is not None
+
+
+def test_the_group_mirrors_only_the_persisted_cursor_so_a_lost_evaluation_is_landed_again(kafka, hdfs_lake):
+    """The first evaluation of a new instance lands a batch whose result Dagster never stores (it outlived the
+    sensor timeout; the daemon died): the consumer group must not have moved, since an empty cursor starts from
+    the group's offsets, so the next evaluation lands and reports the same offsets. Seen in the fault-injection
+    suite: an evaluation that waited out a Kafka restart past the timeout committed the group and its landing was
+    never reported. Once a cursor is persisted, the next evaluation mirrors it into the group."""
+    from confluent_kafka import TopicPartition
+
+    group = f"{kafka.topic}-group"
+    ingest = IngestSettings(group_id=group, max_messages=1000, max_seconds=10)
+    matches = _generated(12, seed=7, days=1, late_share=0)
+    _produce(kafka, [(key(m), encode(m)) for m in matches])
+
+    def committed() -> dict[int, int]:
+        consumer = kafka.consumer(group)
+        try:
+            tps = consumer.committed([TopicPartition(kafka.topic, p) for p in kafka.partitions()], timeout=10)
+            return {tp.partition: tp.offset for tp in tps if tp.offset >= 0}
+        finally:
+            consumer.close()
+
+    lost, _ = _tick(kafka, hdfs_lake, None, ingest)  # its result is never stored
+    assert isinstance(lost, SensorResult) and committed() == {}
+    again, _ = _tick(kafka, hdfs_lake, None, ingest)  # the daemon's next evaluation: still no cursor
+    assert isinstance(again, SensorResult), again
+    assert sum(e.metadata["batch_rows"].value for e in again.asset_events) == 120
+    assert again.cursor == lost.cursor
+    idle, _ = _tick(kafka, hdfs_lake, again.cursor, ingest)
+    assert isinstance(idle, SkipReason)
+    assert committed() == {int(p): o for p, o in json.loads(again.cursor).items()}
+    assert len(_landed_rows(hdfs_lake, [START])) == 120  # landed twice, stored once
 
 
 def test_a_late_match_lands_in_its_older_partition_and_that_partition_is_reported(kafka, hdfs_lake):
