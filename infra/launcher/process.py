@@ -111,13 +111,18 @@ class JavaService(ABC):
         return pid
 
     def _is_ours(self, pid: int) -> bool:
-        """Whether the process is this service's JVM (its main class is on its command line). PIDs are reused:
-        a pid file left by a killed service can name an unrelated process hours later."""
+        """Whether the process is the one this pid file was written for. PIDs are reused: a pid file left by a
+        killed service can name an unrelated process hours later. Ours started before its pid file was written
+        (start, then write); a reused pid belongs to a process started after. (Not the command line: between
+        fork and exec, and through the Cassandra launcher's exec, it is briefly someone else's.)"""
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            start_ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: start time, clock ticks after boot
+            boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+            started = boot + start_ticks / os.sysconf("SC_CLK_TCK")
+            return started <= self.pid_path.stat().st_mtime + 2.0  # btime has 1 s resolution
+        except (OSError, ValueError, IndexError, StopIteration):
             return True  # no /proc (or no access): trust the pid file as before
-        return self.main_class() in cmdline
 
     def is_running(self) -> bool:
         return self.pid() is not None

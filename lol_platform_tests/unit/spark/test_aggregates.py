@@ -141,7 +141,7 @@ def test_a_date_range_gives_each_day_what_it_gives_alone(spark, cleaned, champio
 
     for day, alone in ((DAY, day_one_alone), (NEXT_DAY, day_two_alone)):
         assert sorted(row for row in both[0] if row.match_date == day) == sorted(alone[0])
-        assert len([row for row in both[1] if row.match_date == day]) == len(alone[1])
+        assert len([row for row in both[1] if row.date == day]) == len(alone[1])
         assert_same_rows([r for r in both[2] if r.stat_date == day], alone[2], ["stat_date", "champion_name"])
         assert_same_rows([r for r in both[3] if r.stat_date == day], alone[3], ["stat_date", "position"])
     # the second day really differs: one clean match (the other has 9 rows), so every pick is 100 %
