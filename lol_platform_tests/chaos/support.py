@@ -58,6 +58,10 @@ class FaultPoints:
         except (OSError, ValueError):
             return None  # not yet (or being written)
 
+    def holding(self, name: str) -> bool:
+        """A process holds at `name` now (reached it, not yet released)."""
+        return self.reached(name) is not None and not self._file(name, "release").exists()
+
     def release(self, name: str) -> None:
         self._file(name, "arm").unlink(missing_ok=True)  # disarmed first: nobody else holds on this arming
         self._file(name, "release").touch()

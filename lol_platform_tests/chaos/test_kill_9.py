@@ -321,7 +321,7 @@ def chaos(service_stack, tmp_path_factory):
         extra_env={
             **endpoints,
             "LOL_SPARK_MASTER": "local[2]",
-            "LOL_SPARK_SHUFFLE_PARTITIONS": "4",  # tens of matches a date: fewer, busier tasks
+            "LOL_SPARK_SHUFFLE_PARTITIONS": "2",  # tens of matches a date: fewer, busier tasks
             "LOL_HEALING_GRACE_S": "30",  # automation and run retries still act first (they do within seconds)
             "LOL_HEALING_WORKER_GRACE_S": "20",  # a dead worker is found on the healing sensor's next tick
         },
@@ -461,7 +461,7 @@ def test_kill_9_of_every_part_mid_flow_loses_doubles_and_tears_nothing(chaos):
         injected("dagster_daemon", f"SIGKILL of `dagster-daemon run` (pid {daemons}); dagster dev exits, the supervisor restarts it")
         datanode.join(300)
         slowed = threading.Thread(target=_slowed_evaluation, args=(flow, kafka, waves[2], points, stack, injected, log), daemon=True)
-        slowed.start()  # 5. (wave 3)
+        slowed.start()  # 5. (wave 3, once waves 1-2 are published)
         flow.wait_for(f"run {dead_run} failed (its worker is gone)", lambda: _run_status(flow, dead_run) in ("FAILURE", "CANCELED"),
                       timeout_s=300)  # fmt: skip
         log(f"run {dead_run} is {_run_status(flow, dead_run)}: {_failure_message(flow, dead_run)}")
@@ -470,7 +470,7 @@ def test_kill_9_of_every_part_mid_flow_loses_doubles_and_tears_nothing(chaos):
         # and the NameNode and Cassandra inside the Spark runs that now take the pool.
         points.arm("lake.swap")
         code_server_at = rng.uniform(30, 150)
-        killer = threading.Thread(target=_kill_code_server_at, args=(flow, code_server_at, slowed, injected, log), daemon=True)
+        killer = threading.Thread(target=_kill_code_server_at, args=(flow, code_server_at, points, injected, log), daemon=True)
         killer.start()
 
         held = points.wait(["lake.swap"], timeout_s=420, flow=flow)
@@ -566,7 +566,7 @@ def test_kill_9_of_every_part_mid_flow_loses_doubles_and_tears_nothing(chaos):
         "per_date": per_date,
         "games_played": games,
         "reads": {"answers": reader.reads, "distinct_answers": len(reader.observations), "failed_during_outages": reader.failed_reads,
-                  "partial": partial[:20]},  # fmt: skip
+                  "matches_seen_per_date": _answers_per_date(reader.observations), "partial": partial[:20]},  # fmt: skip
         "services_down_s": stack.down_s,
         "dagster_restarts": flow.restarts(),
         "spark_runs": [{"run": r.dagster_run.run_id[:8], "status": r.dagster_run.status.value,
@@ -598,9 +598,30 @@ def test_kill_9_of_every_part_mid_flow_loses_doubles_and_tears_nothing(chaos):
     assert reader.reads > 100, f"the reader made only {reader.reads} reads"
 
 
+def _answers_per_date(observations) -> dict[str, list[int]]:
+    """The successive numbers of indexed matches the reader saw per date (0 -> a set -> a larger set: growth)."""
+    seen: dict[str, list[int]] = {}
+    for obs in sorted(observations, key=lambda o: o.first_at):
+        counts = seen.setdefault(str(obs.date), [])
+        if not counts or counts[-1] != len(obs.indexed):
+            counts.append(len(obs.indexed))
+    return seen
+
+
+def _published(flow: ChaosFlow) -> bool:
+    from dagster import AssetKey
+
+    with flow.instance() as instance:
+        return bool(instance.fetch_materializations(AssetKey("cleaned_participants"), limit=1).records)
+
+
 def _slowed_evaluation(flow: ChaosFlow, kafka, wave, points: FaultPoints, stack: StackFaults, injected, log) -> None:
-    """A landing evaluation holds the lease past Dagster's sensor timeout with wave 3 waiting; released once a
-    later evaluation has skipped on the lease (and the NameNode serves, so the late one can finish)."""
+    """Once the first waves are published (so the reader sees a published date grow), a landing evaluation
+    holds the lease past Dagster's sensor timeout with wave 3 waiting; released once a later evaluation has
+    skipped on the lease (and the NameNode serves, so the late one can finish)."""
+    deadline = time.monotonic() + 300
+    while not _published(flow) and time.monotonic() < deadline:
+        time.sleep(2)
     points.arm("ingest.leased", hold_s=600)
     _produce(kafka, wave)
     held = points.wait(["ingest.leased"], timeout_s=240, flow=flow).get("ingest.leased")
@@ -625,13 +646,15 @@ def _slowed_evaluation(flow: ChaosFlow, kafka, wave, points: FaultPoints, stack:
              f"its tick ended {timed_out}); a later evaluation skipped: {skip.skip_reason[:80]}")  # fmt: skip
 
 
-def _kill_code_server_at(flow: ChaosFlow, at_s: float, slowed: threading.Thread, injected, log) -> None:
+def _kill_code_server_at(flow: ChaosFlow, at_s: float, points: FaultPoints, injected, log) -> None:
     """SIGKILL of the code server's proxy (`dagster code-server start`, which dagster dev restarts) at a seeded
     random moment, not while the slowed evaluation holds the landing lease in it (its death would leave the lease
     to expire: 180 s without landing)."""
     t0 = time.monotonic()
     time.sleep(at_s)
-    slowed.join(600)
+    deadline = time.monotonic() + 600
+    while points.holding("ingest.leased") and time.monotonic() < deadline:
+        time.sleep(0.5)
     pids = flow.find("dagster code-server start")
     if not pids:
         log(f"no code server to kill: {flow.processes()}")
