@@ -1,4 +1,5 @@
-"""Resources pointed at the session stack, each test on its own topic, lake root and index."""
+"""Resources pointed at the session stack (its ports: the LOL_*_PORT settings, defaults otherwise), each test on
+its own topic, lake root and index."""
 
 from __future__ import annotations
 
@@ -9,28 +10,38 @@ import pytest
 from lol_platform.resources import CassandraResource, ElasticsearchResource, KafkaResource, LakeResource
 
 
+def _stack():
+    from lol_stack.config import StackConfig
+
+    return StackConfig()
+
+
 @pytest.fixture
 def kafka(unique_name) -> KafkaResource:
-    resource = KafkaResource(topic=f"lol_matches_test_{unique_name}")
+    c = _stack()
+    resource = KafkaResource(bootstrap_servers=f"{c.host}:{c.kafka_port}", topic=f"lol_matches_test_{unique_name}")
     resource.ensure_topic()
     return resource
 
 
 @pytest.fixture
 def hdfs_lake(unique_name) -> LakeResource:
-    return LakeResource(root=f"hdfs://127.0.0.1:8020/tests/{unique_name}")
+    c = _stack()
+    return LakeResource(root=f"hdfs://{c.host}:{c.namenode_rpc_port}/tests/{unique_name}", webhdfs_port=c.namenode_http_port)
 
 
 @pytest.fixture(scope="session")
 def cassandra() -> CassandraResource:
-    resource = CassandraResource()
+    c = _stack()
+    resource = CassandraResource(hosts=c.host, port=c.cassandra_port)
     yield resource
     resource.close()
 
 
 @pytest.fixture
 def elasticsearch(unique_name) -> ElasticsearchResource:
-    resource = ElasticsearchResource(index=f"lol_matches_stream_test_{unique_name}")
+    c = _stack()
+    resource = ElasticsearchResource(url=f"http://{c.host}:{c.elasticsearch_port}", index=f"lol_matches_stream_test_{unique_name}")
     yield resource
     resource.client().indices.delete(index=resource.index, ignore=[404])
 
