@@ -41,17 +41,17 @@ def clean_dates(spark: SparkSession, root: str, dates: DateRange, staging: Stagi
     # Read once, judged once. Each step is checkpointed: the rule expressions make plans so large that
     # planning and code generation, repeated per action and per union branch, cost more CPU than the rows.
     # A checkpoint cuts the plan, and the cleaned rows, the quarantine and every count derive from it.
-    raw = lake_io.read_raw(spark, root, dates.start, dates.end)
+    raw = lake_io.read_raw(spark, root, dates)
     ranked = rank_rows(raw).localCheckpoint(eager=True)
     # One truth per matchId: copies kept on other dates take part in choosing each match's newest copy.
-    elsewhere = lake_io.read_match_versions_elsewhere(spark, root, dates.start, dates.end)
+    elsewhere = lake_io.read_match_versions_elsewhere(spark, root, dates)
     outcome = judge_rows(ranked, versions_elsewhere=elsewhere).localCheckpoint(eager=True)
     try:
         counts = outcome.groupBy(F.col(OUTCOME_REASON)).count().collect()
         rows_in = sum(r["count"] for r in counts)
         result = split_outcome(outcome)
-        cleaned_dates = lake_io.write_cleaned(result.cleaned, staging.uri, dates.start, dates.end)
-        quarantine_dates = lake_io.write_quarantine(result.quarantine, staging.uri, dates.start, dates.end)
+        cleaned_dates = lake_io.write_cleaned(result.cleaned, staging.uri, dates)
+        quarantine_dates = lake_io.write_quarantine(result.quarantine, staging.uri, dates)
     finally:
         outcome.unpersist()
         ranked.unpersist()
@@ -64,7 +64,7 @@ def commit_clean(spark: SparkSession, staging: Staging, dates: DateRange) -> Dat
     copy kept on another date supersedes, listed after the swap (so two runs on different dates cannot
     both miss each other): their dates hold a copy that must go. Re-run them."""
     lake_commit.commit(spark, staging, CLEAN_TABLES, dates)
-    return lake_io.find_superseded(spark, staging.root, dates.start, dates.end)
+    return lake_io.find_superseded(spark, staging.root, dates)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class StatsJob:
 
     name: str
     compute: Callable[[DataFrame], DataFrame]
-    write: Callable[[DataFrame, str, dt.date, dt.date], list[dt.date]]
+    write: Callable[[DataFrame, str, DateRange], list[dt.date]]
     table: lake_paths.PartitionedTable
 
 
@@ -90,9 +90,9 @@ class StatsRun:
 
 def stats_dates(spark: SparkSession, root: str, dates: DateRange, job: StatsJob, staging: Staging) -> StatsRun:
     """Cleaned participants of the dates -> the job's daily stats, staged (commit_stats makes them live)."""
-    cleaned = lake_io.read_cleaned(spark, root, dates.start, dates.end)
+    cleaned = lake_io.read_cleaned(spark, root, dates)
     stats = job.compute(cleaned).persist()
-    written = job.write(stats, staging.uri, dates.start, dates.end)
+    written = job.write(stats, staging.uri, dates)
     return StatsRun(cleaned, stats, written)
 
 

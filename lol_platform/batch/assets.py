@@ -25,6 +25,7 @@ from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lol_core import lake_paths
 from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
 from lol_platform.batch import cassandra_publish as cw
 from lol_platform.batch import reconcile, summary
@@ -208,7 +209,7 @@ def cleaned_participants(
         run = clean_dates(spark, lake.root, run_dates, staging)  # the same function as spark-submit's job
     rows_in, quarantine_reasons, written_dates = run.rows_in, run.quarantine_reasons, run.cleaned_dates
     with stages("contract", lambda: f"{sum(lake_counts.values()):,} cleaned rows"):
-        cleaned = lake_io.read_cleaned(spark, staging.uri, run_dates.start, run_dates.end).persist()  # what readers will see
+        cleaned = lake_io.read_cleaned(spark, staging.uri, run_dates).persist()  # what readers will see
         contract = validate_frame(cleaned, CLEANED_PARTICIPANTS, "cleaned_participants", ["match_id", "participant_id", "kills", "kda", "team_position"])
         lake_counts = _per_date_counts(cleaned, "match_date")
     publish = cw.PublishReport()
@@ -226,7 +227,7 @@ def cleaned_participants(
         with stages("reconcile"):
             reconciliation = _reconcile_participants(cleaned, cassandra, publish.lake_index)
         if reconciliation.passed:  # the per-date counts readers query (lol_data.date_summary)
-            summary.record_participants(spark, lake.root, cassandra, run_dates.days(), publish.lake_index, context.run_id)
+            summary.record_participants(spark, lake.root, cassandra, run_dates, publish.lake_index, context.run_id)
     else:
         lake_commit.abort(spark, staging)
         reconciliation = AssetCheckResult(check_name="cassandra_matches_lake", passed=False, severity=AssetCheckSeverity.ERROR,
@@ -248,7 +249,7 @@ def cleaned_participants(
             "superseded_examples": MetadataValue.json(superseded_examples),
             "committed_to_lake": contract.passed,
             "recovered_stagings": MetadataValue.json(recovered),
-            "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_cleaned_participants"),
+            "path": MetadataValue.path(lake.table_uri(lake_paths.CLEANED_PARTICIPANTS)),
             "duration_s": round(time.monotonic() - t0, 2),
             "stage_seconds": MetadataValue.json(stages.seconds),
             "spark_application_id": spark.sparkContext.applicationId,
@@ -334,7 +335,7 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
             **publish.metadata(),
             "committed_to_lake": committed,
             "recovered_stagings": MetadataValue.json(recovered),
-            "path": MetadataValue.path(f"{lake.root.rstrip('/')}/data/lol_{table.name}"),
+            "path": MetadataValue.path(lake.table_uri(table.job.table)),
             "duration_s": round(time.monotonic() - t0, 2),
             "stage_seconds": MetadataValue.json(stages.seconds),
             "spark_application_id": spark.sparkContext.applicationId,

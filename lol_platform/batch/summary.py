@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
+from lol_core.dates import DateRange
 from lol_core.lake_paths import QUARANTINE_DATE
 from lol_core.schemas import DATE_SUMMARY, PARTICIPANTS_PER_MATCH, names
 from lol_platform.resources.cassandra import CassandraResource
@@ -57,19 +58,17 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def quarantined_per_date(spark, root: str, dates: list[dt.date]) -> dict[dt.date, int]:
+def quarantined_per_date(spark, root: str, dates: DateRange) -> dict[dt.date, int]:
     """Clean-stage quarantine rows per date, from the lake's quarantine partitions of the run's dates."""
     from spark_jobs import lake_io
 
-    if not dates:
-        return {}
-    frame = lake_io.read_quarantine(spark, root, min(dates), max(dates))
+    frame = lake_io.read_quarantine(spark, root, dates)
     return {r[QUARANTINE_DATE]: r["count"] for r in frame.groupBy(QUARANTINE_DATE).count().collect()}
 
 
-def record_participants(spark, root: str, cassandra: CassandraResource, dates: list[dt.date],
+def record_participants(spark, root: str, cassandra: CassandraResource, dates: DateRange,
                         lake_index: Mapping[dt.date, Mapping[str, int]], run_id: str | None) -> list[dict]:  # fmt: skip
-    rows = participant_rows(dates, lake_index, quarantined_per_date(spark, root, dates), now(), run_id)
+    rows = participant_rows(dates.days(), lake_index, quarantined_per_date(spark, root, dates), now(), run_id)
     write(cassandra, rows)
     return rows
 

@@ -42,7 +42,9 @@ BATCH_GROUP = "lol-platform-batch"
 
 
 class IngestSettings(ConfigurableResource):
-    """Bounds of one sensor tick: it must finish well inside Dagster's 60 s sensor timeout."""
+    """Bounds of one sensor tick: it must finish well inside Dagster's 60 s sensor timeout.
+
+    A resource, not run config: a sensor evaluation has no run to configure (assets take run config)."""
 
     max_messages: int = Field(default=20_000, description="messages per tick at most")
     max_seconds: float = Field(default=20.0, description="seconds spent polling per tick at most")

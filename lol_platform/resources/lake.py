@@ -22,6 +22,7 @@ from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
 from lol_core import faults
+from lol_core.lake_paths import PartitionedTable
 from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
 
 DEFAULT_LAKE_ROOT = (Path.home() / ".lol_platform" / "lake").as_uri()
@@ -63,6 +64,10 @@ class LakeResource(ConfigurableResource):
         if self.scheme == "file":
             return "file://" + self.path(*parts)
         return f"{parsed.scheme}://{parsed.netloc}{posixpath.join(parsed.path or '/', *parts)}"
+
+    def table_uri(self, table: PartitionedTable) -> str:
+        """Where a Spark-written table of the lake layout (lol_core.lake_paths) lives under this root."""
+        return self.uri(table.path)
 
     def address(self) -> str:
         if self.scheme == "hdfs":

@@ -1,7 +1,7 @@
 """match_stream_index: the speed layer's catch-up, visible in the UI; `lol-platform stream` is its live twin."""
 
 
-from dagster import AutomationCondition, ConfigurableResource, MaterializeResult, MetadataValue, asset
+from dagster import AutomationCondition, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
 from lol_platform.resources.elasticsearch import ElasticsearchResource
@@ -9,7 +9,9 @@ from lol_platform.resources.kafka import KafkaResource
 from lol_platform.speed.indexer import StreamConfig, StreamIndexer
 
 
-class StreamSettings(ConfigurableResource):
+class StreamRunConfig(Config):
+    """Tuning of one catch-up run, set in the launchpad (the defaults serve automation's runs)."""
+
     max_seconds: float = Field(default=60.0, description="how long one materialization may drain the backlog")
     # Defaults are the indexer's own (StreamConfig), so the asset and `lol-platform stream` tune alike.
     batch_max_messages: int = Field(default=StreamConfig.batch_max_messages, description="messages per micro-batch")
@@ -30,14 +32,14 @@ class StreamSettings(ConfigurableResource):
     automation_condition=AutomationCondition.on_cron("*/5 * * * *"),
 )
 def match_stream_index(
-    context, stream_kafka: KafkaResource, elasticsearch: ElasticsearchResource, stream: StreamSettings
+    context, config: StreamRunConfig, stream_kafka: KafkaResource, elasticsearch: ElasticsearchResource
 ) -> MaterializeResult:
     def progress(total):
         context.log.info(f"indexed {total.documents} documents from {total.messages} messages so far")
 
     # The stream's own Kafka principal (LOL_KAFKA_STREAM_*): it reads the topic and commits its group, nothing else.
-    with StreamIndexer(stream_kafka, elasticsearch, stream.stream_config(), log=context.log.warning) as indexer:
-        stats = indexer.drain(stream.max_seconds, progress=progress)
+    with StreamIndexer(stream_kafka, elasticsearch, config.stream_config(), log=context.log.warning) as indexer:
+        stats = indexer.drain(config.max_seconds, progress=progress)
         lag = indexer.lag()
     return MaterializeResult(
         metadata={

@@ -1,7 +1,7 @@
-"""The speed domain's definitions: match_stream_index and its tuning."""
+"""The speed domain's definitions: match_stream_index (its tuning is run config, StreamRunConfig)."""
 
 from dagster import Definitions
 
-from lol_platform.speed.assets import StreamSettings, match_stream_index
+from lol_platform.speed.assets import match_stream_index
 
-defs = Definitions(assets=[match_stream_index], resources={"stream": StreamSettings()})
+defs = Definitions(assets=[match_stream_index])

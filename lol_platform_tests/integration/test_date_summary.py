@@ -8,6 +8,7 @@ import zlib
 import pytest
 from pyspark.sql import functions as F
 
+from lol_core.dates import DateRange
 from lol_platform.batch import summary
 from lol_platform_tests.integration.batch_support import land, run_batch
 from lol_platform_tests.support.matches import encode, make_match
@@ -33,16 +34,16 @@ def test_the_summary_equals_the_lakes_and_cassandras_counts_after_a_run(hdfs_lak
     run_id = result.run_id
     assert all(row["run_id"] == run_id and row["published_at"] is not None for row in got.values())
 
-    cleaned = lake_io.read_cleaned(spark, hdfs_lake.root, day, day)
+    cleaned = lake_io.read_cleaned(spark, hdfs_lake.root, DateRange(day, day))
     lake_rows, lake_matches = cleaned.count(), cleaned.select("match_id").distinct().count()
-    lake_quarantined = lake_io.read_quarantine(spark, hdfs_lake.root, day, day).count()
+    lake_quarantined = lake_io.read_quarantine(spark, hdfs_lake.root, DateRange(day, day)).count()
     participants = got["match_participants"]
     assert (participants["row_count"], participants["match_count"], participants["quarantined_rows"]) == (lake_rows, lake_matches, lake_quarantined)
     assert (cassandra.count_participants(day), len(cassandra.indexed_matches(day))) == (lake_rows, lake_matches)
     assert lake_quarantined > 0  # the superseded copy: the count is not trivially zero
 
     for table, read in (("champion_stats", lake_io.read_champion_stats), ("position_stats", lake_io.read_position_stats)):
-        stats = read(spark, hdfs_lake.root, day, day)
+        stats = read(spark, hdfs_lake.root, DateRange(day, day))
         games = stats.agg(F.sum("games_played")).first()[0]
         assert (got[table]["row_count"], got[table]["match_count"]) == (stats.count(), games // 10), table
         assert got[table]["row_count"] == len(cassandra.stat_rows(table, day)), table

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lol_core import lake_paths
+from lol_core.dates import DateRange
 from lol_core.schemas import RAW_PARTICIPANTS, arrow_schema
 from spark_jobs import champion_stats_job, clean_participants_job, lake_io, position_stats_job
 from spark_jobs.aggregates import champion_stats
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.spark
 
 GAP_DAY = DAY + dt.timedelta(days=1)  # no raw data: skipped on read, and any old output there is removed
 LAST_DAY = DAY + dt.timedelta(days=2)
+ALL_DAYS = DateRange(DAY, LAST_DAY)
 
 
 def write_raw(lake: Path, day: dt.date, name: str, rows: list[dict]) -> None:
@@ -30,8 +32,8 @@ def write_raw(lake: Path, day: dt.date, name: str, rows: list[dict]) -> None:
     pq.write_table(table, directory / name, compression="snappy")
 
 
-def run_all_jobs(root: str, start: dt.date, end: dt.date) -> None:
-    args = ["--date", start.isoformat(), "--end-date", end.isoformat(), "--lake-root", root]
+def run_all_jobs(root: str, dates: DateRange) -> None:
+    args = ["--date", dates.start.isoformat(), "--end-date", dates.end.isoformat(), "--lake-root", root]
     for job in (clean_participants_job, champion_stats_job, position_stats_job):
         assert job.main(args) == 0
 
@@ -43,10 +45,10 @@ def partition_dirs(lake: Path, table: lake_paths.PartitionedTable) -> list[str]:
 def snapshot(spark, root: str) -> dict[str, list]:
     """Every table's rows, read back from the lake (quarantined_at aside: it records when a run happened)."""
     return {
-        "cleaned": sorted(lake_io.read_cleaned(spark, root, DAY, LAST_DAY).collect()),
-        "champion_stats": sorted(lake_io.read_champion_stats(spark, root, DAY, LAST_DAY).collect()),
-        "position_stats": sorted(lake_io.read_position_stats(spark, root, DAY, LAST_DAY).collect()),
-        "quarantine": sorted(lake_io.read_quarantine(spark, root, DAY, LAST_DAY).drop("quarantined_at").collect()),
+        "cleaned": sorted(lake_io.read_cleaned(spark, root, ALL_DAYS).collect()),
+        "champion_stats": sorted(lake_io.read_champion_stats(spark, root, ALL_DAYS).collect()),
+        "position_stats": sorted(lake_io.read_position_stats(spark, root, ALL_DAYS).collect()),
+        "quarantine": sorted(lake_io.read_quarantine(spark, root, ALL_DAYS).drop("quarantined_at").collect()),
     }
 
 
@@ -64,9 +66,9 @@ def lake(spark, tmp_path_factory):
     stale.mkdir(parents=True)
     (stale / "part-old.parquet").write_bytes(b"left by an earlier run")
 
-    run_all_jobs(root, DAY, LAST_DAY)
+    run_all_jobs(root, ALL_DAYS)
     first = snapshot(spark, root)
-    run_all_jobs(root, DAY, LAST_DAY)
+    run_all_jobs(root, ALL_DAYS)
     return path, root, first, snapshot(spark, root)
 
 
@@ -116,9 +118,9 @@ def test_files_are_snappy_parquet_with_microsecond_utc_timestamps(lake):
 
 def test_a_range_with_no_raw_data_writes_nothing(spark, tmp_path):
     root = tmp_path.as_uri()
-    assert lake_io.read_raw(spark, root, DAY, LAST_DAY).count() == 0
+    assert lake_io.read_raw(spark, root, ALL_DAYS).count() == 0
     clean_participants_job.main(["--date", DAY.isoformat(), "--lake-root", root])
-    assert lake_io.read_cleaned(spark, root, DAY, DAY).count() == 0
+    assert lake_io.read_cleaned(spark, root, DateRange(DAY, DAY)).count() == 0
 
 
 def test_raw_files_of_foreign_types_are_still_read_and_cleaned(spark, tmp_path):
@@ -132,7 +134,7 @@ def test_raw_files_of_foreign_types_are_still_read_and_cleaned(spark, tmp_path):
     directory = tmp_path / lake_paths.RAW_MATCHES / f"{DAY:%Y/%m/%d}"
     pq.write_table(pa.table(texts), directory / "foreign.parquet")
 
-    result = clean_participants(lake_io.read_raw(spark, tmp_path.as_uri(), DAY, DAY))
+    result = clean_participants(lake_io.read_raw(spark, tmp_path.as_uri(), DateRange(DAY, DAY)))
     assert result.quarantine.count() == 0
     expected = clean_participants(raw_frame(spark, two_matches())).cleaned
     assert sorted(result.cleaned.collect()) == sorted(expected.collect())
