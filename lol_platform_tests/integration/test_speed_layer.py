@@ -124,3 +124,18 @@ def test_two_indexers_in_one_group_share_the_partitions_and_index_everything_onc
     assert len(_docs(elasticsearch.client(), elasticsearch.index)) == 400
     assert sum(s.documents for s in stats.values()) == 400
     assert all(s.documents > 0 for s in stats.values()), {k: s.documents for k, s in stats.items()}
+
+
+def test_the_asset_drains_the_backlog_with_its_run_config(kafka, elasticsearch):
+    from dagster import materialize
+
+    from lol_platform.speed.assets import match_stream_index
+
+    _produce(kafka, [encode(m) for m in _matches(9, "EUW1_asset")])
+    run_config = {"ops": {"match_stream_index": {"config": {"max_seconds": 60, "batch_max_messages": 4, "chunk_size": 25}}}}
+    result = materialize([match_stream_index], resources={"stream_kafka": kafka, "elasticsearch": elasticsearch}, run_config=run_config)
+    metadata = result.asset_materializations_for_node("match_stream_index")[0].metadata
+    # 9 messages at 4 per micro-batch: the run config's batch size, not the default 2,000, shaped the run.
+    assert metadata["documents_indexed"].value == 90 and metadata["micro_batches"].value == 3
+    assert metadata["lag_after"].value == 0
+    assert len(_docs(elasticsearch.client(), elasticsearch.index)) == 90

@@ -11,7 +11,7 @@ from lol_platform.resources import (
     LakeResource,
     ServiceUnavailable,
 )
-from lol_core.lake_paths import SPARK_LAKE_SETTINGS
+from lol_core.lake_paths import CHAMPION_STATS, CLEANED_PARTICIPANTS, SPARK_LAKE_SETTINGS
 from lol_platform.resources.spark import SPARK_ENV, spark_config
 
 CLOSED = "127.0.0.1:1"  # nothing listens on port 1
@@ -45,6 +45,10 @@ def test_lake_addresses_for_spark_and_python():
     s3 = LakeResource(root="s3://bucket/prefix")
     assert s3.path("data") == "bucket/prefix/data"
     assert s3.uri("data") == "s3://bucket/prefix/data"
+    # A lake table's URI comes from the lake layout (lol_core.lake_paths), under any root.
+    assert lake.table_uri(CLEANED_PARTICIPANTS) == "hdfs://127.0.0.1:8020/lake/data/lol_cleaned_participants"
+    assert LakeResource(root="hdfs://127.0.0.1:8020").table_uri(CHAMPION_STATS) == "hdfs://127.0.0.1:8020/data/lol_champion_stats"
+    assert local.table_uri(CHAMPION_STATS) == "file:///tmp/lake/data/lol_champion_stats"
 
 
 def test_unknown_lake_scheme_says_which_settings_work():
