@@ -23,7 +23,7 @@ def consumer_lag(kafka: KafkaResource, group: str) -> ConsumerLag:
     partitions = kafka.partitions()
     consumer = kafka.consumer(group, **{"enable.partition.eof": True})
     try:
-        committed = {tp.partition: tp.offset for tp in consumer.committed([TopicPartition(kafka.topic, p) for p in partitions], timeout=10)}
+        committed = kafka.committed_offsets(group)
         ends, starts = {}, {}
         for p in partitions:
             starts[p], ends[p] = consumer.get_watermark_offsets(TopicPartition(kafka.topic, p), timeout=kafka.request_timeout_s)
@@ -34,7 +34,7 @@ def consumer_lag(kafka: KafkaResource, group: str) -> ConsumerLag:
         raise kafka.service_error(exc) from exc
     finally:
         consumer.close()
-    return ConsumerLag(group, kafka.topic, {p: o for p, o in committed.items() if o >= 0}, ends, oldest)
+    return ConsumerLag(group, kafka.topic, committed, ends, oldest)
 
 
 def _oldest_timestamp(consumer, topic: str, offsets: dict[int, int]) -> dt.datetime | None:

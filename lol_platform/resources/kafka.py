@@ -289,6 +289,14 @@ class KafkaResource(ConfigurableResource):
             consumer.close()
         return PollResult(messages, start, highs, time.monotonic() - t0)
 
+    def committed_offsets(self, group_id: str) -> dict[int, int]:
+        """The group's committed next offset per partition of the topic (partitions without a commit left out)."""
+        try:
+            committed = _group_offsets(self.admin(), group_id, self.topic, self.partitions(), self.request_timeout_s)
+        except KafkaException as exc:
+            raise self.service_error(exc) from exc
+        return {p: o for p, o in committed.items() if o >= 0}
+
     def commit(self, group_id: str, offsets: dict[int, int]) -> None:
         """Mirror the cursor into the consumer group, so standard Kafka tooling shows the lag."""
         consumer = self.consumer(group_id)
@@ -328,12 +336,14 @@ def _start_offsets(admin: AdminClient, group_id: str, topic: str, partitions: li
     """The cursor's offsets, else the group's committed ones (negative = none). Asked through the admin API: a
     consumer's committed() only times out when the principal may not read the group; this names the refusal."""
     missing = [p for p in partitions if p not in cursor]
-    committed = {}
-    if missing:
-        request = ConsumerGroupTopicPartitions(group_id, [TopicPartition(topic, p) for p in missing])
-        result = admin.list_consumer_group_offsets([request], request_timeout=timeout_s)[group_id].result()
-        committed = {tp.partition: tp.offset for tp in result.topic_partitions}
+    committed = _group_offsets(admin, group_id, topic, missing, timeout_s) if missing else {}
     return {p: cursor[p] if p in cursor else committed.get(p, -1) for p in partitions}
+
+
+def _group_offsets(admin: AdminClient, group_id: str, topic: str, partitions: list[int], timeout_s: float) -> dict[int, int]:
+    request = ConsumerGroupTopicPartitions(group_id, [TopicPartition(topic, p) for p in partitions])
+    result = admin.list_consumer_group_offsets([request], request_timeout=timeout_s)[group_id].result()
+    return {tp.partition: tp.offset for tp in result.topic_partitions}
 
 
 def _topic_leader_state(admin: AdminClient, topic: str, expected: int | None, timeout_s: float) -> list[int] | str:

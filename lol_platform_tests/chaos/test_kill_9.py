@@ -204,15 +204,6 @@ def _between_ticks(flow: ChaosFlow) -> bool:
     return time.time() - ticks[0].end_timestamp < 15
 
 
-def _committed(kafka, group: str) -> dict[int, int]:
-    from confluent_kafka import TopicPartition
-
-    consumer = kafka.consumer(group)
-    try:
-        tps = consumer.committed([TopicPartition(kafka.topic, p) for p in kafka.partitions()], timeout=10)
-        return {tp.partition: tp.offset for tp in tps if tp.offset >= 0}
-    finally:
-        consumer.close()
 
 
 def _in_flight(flow: ChaosFlow) -> list[str]:
@@ -237,10 +228,10 @@ def _settled(flow: ChaosFlow, kafka, dates: list[dt.date], ends: dict[int, int])
     cursor = decode_cursor(_sensor_cursor(flow, "kafka_match_sensor"))
     if cursor != ends:
         return f"sensor cursor {cursor} short of the topic's end {ends}"
-    group = _committed(kafka, flow.group)
+    group = kafka.committed_offsets(flow.group)
     if group != cursor:
         return f"batch group at {group}, behind the cursor {cursor} (it mirrors the stored cursor on the next tick)"
-    stream = _committed(kafka, flow.stream_group)
+    stream = kafka.committed_offsets(flow.stream_group)
     if stream != ends:
         return f"stream group at {stream}, topic end {ends}"
     flying = _in_flight(flow)
@@ -534,7 +525,7 @@ def test_kill_9_of_every_part_mid_flow_loses_doubles_and_tears_nothing(chaos):
         time.sleep(3)
         leftovers = lake_leftovers(lake)
     cursor = _sensor_cursor(flow, "kafka_match_sensor")
-    batch_group, stream_group = _committed(kafka, flow.group), _committed(kafka, flow.stream_group)
+    batch_group, stream_group = kafka.committed_offsets(flow.group), kafka.committed_offsets(flow.stream_group)
     spark_runs = _spark_runs(flow)
     in_flight = _in_flight(flow)
     for fault in faults:  # what each fault led to, now that it is over

@@ -105,30 +105,20 @@ def test_the_group_mirrors_only_the_persisted_cursor_so_a_lost_evaluation_is_lan
     the group's offsets, so the next evaluation lands and reports the same offsets. Seen in the fault-injection
     suite: an evaluation that waited out a Kafka restart past the timeout committed the group and its landing was
     never reported. Once a cursor is persisted, the next evaluation mirrors it into the group."""
-    from confluent_kafka import TopicPartition
-
     group = f"{kafka.topic}-group"
     ingest = IngestSettings(group_id=group, max_messages=1000, max_seconds=10)
     matches = _generated(12, seed=7, days=1, late_share=0)
     _produce(kafka, [(key(m), encode(m)) for m in matches])
 
-    def committed() -> dict[int, int]:
-        consumer = kafka.consumer(group)
-        try:
-            tps = consumer.committed([TopicPartition(kafka.topic, p) for p in kafka.partitions()], timeout=10)
-            return {tp.partition: tp.offset for tp in tps if tp.offset >= 0}
-        finally:
-            consumer.close()
-
     lost, _ = _tick(kafka, hdfs_lake, None, ingest)  # its result is never stored
-    assert isinstance(lost, SensorResult) and committed() == {}
+    assert isinstance(lost, SensorResult) and kafka.committed_offsets(group) == {}
     again, _ = _tick(kafka, hdfs_lake, None, ingest)  # the daemon's next evaluation: still no cursor
     assert isinstance(again, SensorResult), again
     assert sum(e.metadata["batch_rows"].value for e in again.asset_events) == 120
     assert again.cursor == lost.cursor
     idle, _ = _tick(kafka, hdfs_lake, again.cursor, ingest)
     assert isinstance(idle, SkipReason)
-    assert committed() == {int(p): o for p, o in json.loads(again.cursor).items()}
+    assert kafka.committed_offsets(group) == {int(p): o for p, o in json.loads(again.cursor).items()}
     assert len(_landed_rows(hdfs_lake, [START])) == 120  # landed twice, stored once
 
 

@@ -136,15 +136,6 @@ def _indexed_ids(es: ElasticsearchResource) -> set[str]:
     return {h["_id"] for h in hits}
 
 
-def _committed(kafka, group_id: str) -> dict[int, int]:
-    consumer = kafka.consumer(group_id)
-    try:
-        tps = consumer.committed([TopicPartition(kafka.topic, p) for p in kafka.partitions()], timeout=10)
-        return {tp.partition: tp.offset for tp in tps if tp.offset >= 0}
-    finally:
-        consumer.close()
-
-
 def _end_offsets(kafka) -> dict[int, int]:
     consumer = kafka.consumer(f"probe-{uuid.uuid4().hex[:8]}")
     try:
@@ -209,13 +200,13 @@ def test_elasticsearch_outage_is_ridden_out_and_everything_is_indexed_once(kafka
                 run.wait("three logged Elasticsearch failures",
                          lambda: sum("Elasticsearch" in line for _, line in run.lines) >= 3, timeout_s=60)  # fmt: skip
                 assert _indexed_ids(elasticsearch) == set(), "documents were indexed through a closed port"
-                assert _committed(kafka, config.group_id) == {}, "offsets were committed while Elasticsearch was down"
+                assert kafka.committed_offsets(config.group_id) == {}, "offsets were committed while Elasticsearch was down"
                 time.sleep(2)  # more failed attempts: the loop must keep going, with its backoff capped
                 assert run.thread.is_alive(), f"run() ended during the outage: {run.error!r}\n{run.log_text()}"
 
                 relay.open()  # Elasticsearch is back
                 run.wait("every document indexed", lambda: _indexed_ids(elasticsearch) == _expected_ids(matches), timeout_s=60)
-                run.wait("the offsets committed", lambda: _committed(kafka, config.group_id) == _end_offsets(kafka), timeout_s=30)
+                run.wait("the offsets committed", lambda: kafka.committed_offsets(config.group_id) == _end_offsets(kafka), timeout_s=30)
             assert run.error is None, f"run() raised {run.error!r}\n{run.log_text()}"
     finally:
         relay.close()
@@ -236,7 +227,7 @@ def test_failed_offset_commits_are_ridden_out_and_committed_later(kafka, elastic
         with RunInThread(indexer) as run:
             run.wait("four failed commits", lambda: flaky.failed >= 4, timeout_s=60)
             run.wait("every document indexed", lambda: _indexed_ids(elasticsearch) == _expected_ids(matches), timeout_s=60)
-            run.wait("the offsets committed", lambda: _committed(kafka, config.group_id) == _end_offsets(kafka), timeout_s=30)
+            run.wait("the offsets committed", lambda: kafka.committed_offsets(config.group_id) == _end_offsets(kafka), timeout_s=30)
         indexer._consumer = flaky._consumer  # closed by __exit__
     assert run.error is None, f"run() raised {run.error!r}\n{run.log_text()}"
     outages = [line for _, line in run.lines if "Waiting for coordinator" in line]
