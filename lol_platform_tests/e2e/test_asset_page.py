@@ -24,10 +24,10 @@ from dagster import DagsterInstance, build_sensor_context
 from lol_core.schemas import RAW_PARTICIPANTS
 from lol_platform.freshness.definitions import FreshnessSettings, freshness_sensor
 from lol_platform.resources import CassandraResource, KafkaResource
+from lol_platform_tests.support.browser import dismiss_welcome, open_page, require_chromium
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 
 
@@ -50,8 +50,7 @@ def _location_loaded(port: int) -> bool:
 
 @pytest.fixture
 def webserver(tmp_path, unique_name):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed: run `make browser`")
+    require_chromium()
     kafka = KafkaResource(topic=f"lol_matches_test_{unique_name}")  # this test's topic
     kafka.ensure_topic()
     cassandra = CassandraResource()
@@ -84,28 +83,12 @@ def webserver(tmp_path, unique_name):
         proc.wait(timeout=30)
 
 
-def _dismiss_welcome(page) -> None:
-    """A fresh instance greets the first visitor with a dialog (as in test_dev_flow)."""
-    skip = page.get_by_role("button", name="Skip")
-    try:
-        skip.wait_for(state="visible", timeout=5_000)
-    except Exception:  # noqa: BLE001 - not shown: nothing to dismiss
-        return
-    skip.click()
-    skip.wait_for(state="hidden")
-
-
 def test_an_asset_page_shows_its_columns_and_its_freshness_status(webserver):
-    from playwright.sync_api import sync_playwright
-
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-        page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
-        page.set_default_timeout(30_000)
+    with open_page() as page:
         try:
             page.goto(f"{webserver}/assets/raw_matches", wait_until="networkidle")
-            _dismiss_welcome(page)
+            dismiss_welcome(page)
             for field in (RAW_PARTICIPANTS[0], RAW_PARTICIPANTS[-1]):  # columns from the schema module
                 page.get_by_text(field.name, exact=True).first.wait_for(state="visible")
             page.screenshot(path=str(SCREENSHOTS / "10_asset_columns.png"), full_page=True)
@@ -120,5 +103,3 @@ def test_an_asset_page_shows_its_columns_and_its_freshness_status(webserver):
         except BaseException:
             page.screenshot(path=str(SCREENSHOTS / "asset_page_failure.png"), full_page=True)
             raise
-        finally:
-            browser.close()

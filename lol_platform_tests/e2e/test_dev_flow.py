@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from lol_platform.devtools.generator import MatchGenerator
+from lol_platform_tests.support.browser import dismiss_welcome, open_page, require_chromium
 
 pytestmark = pytest.mark.stack
 
 ASSETS = ["raw_matches", "cleaned_participants", "champion_stats", "position_stats", "match_stream_index"]
 BATCH = ["cleaned_participants", "champion_stats", "position_stats"]
 AUTOMATION_TAG = "dagster/from_automation_condition"
-CHROMIUM = Path("/usr/bin/chromium")
 
 # Bounded waits. Sensor and automation tick every 30 s; a Spark run (raw gate, cleaned_participants and both
 # stats, one date) takes 1-2 min on 2 busy cores, and Spark runs are serialized (pool lol_spark, one run at a
@@ -113,20 +113,9 @@ def _wait_raw_landed(flow) -> list[dict]:
 
 @pytest.fixture
 def page(dev_flow, screenshots):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed: run `make browser`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        args = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        context = browser.new_context(viewport={"width": 1600, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        try:
-            yield page
-        finally:
-            browser.close()
+    require_chromium()
+    with open_page() as page:
+        yield page
 
 
 @contextlib.contextmanager
@@ -140,17 +129,6 @@ def _screenshot_on_failure(page, path: Path):
         raise
 
 
-def _dismiss_welcome(page) -> None:
-    """A fresh instance greets the first visitor with a 'Join the Dagster community' dialog."""
-    skip = page.get_by_role("button", name="Skip")
-    try:
-        skip.wait_for(state="visible", timeout=5_000)
-    except Exception:  # noqa: BLE001 - not shown: nothing to dismiss
-        return
-    skip.click()
-    skip.wait_for(state="hidden")
-
-
 @pytest.mark.browser
 def test_the_ui_shows_every_asset_with_its_checks_and_backfills_a_date_range(dev_flow, page, screenshots):
     flow = dev_flow
@@ -162,7 +140,7 @@ def test_the_ui_shows_every_asset_with_its_checks_and_backfills_a_date_range(dev
 def _ui_checks_and_backfill(flow, page, screenshots: Path, expected_checks: dict[str, set[str]]) -> None:
     # The asset graph, all groups expanded: every asset, and the checks row on each node.
     page.goto(f"{flow.url}/asset-groups", wait_until="networkidle")
-    _dismiss_welcome(page)
+    dismiss_welcome(page)
     _show_asset_graph(page, expected_checks, screenshots / "01_asset_graph.png")
 
     # A backfill of the batch assets over both dates, launched from the catalog like a user would, once the
