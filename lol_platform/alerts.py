@@ -4,18 +4,18 @@ webhook in LOL_ALERT_WEBHOOK_URL. Unset, alerts are off: the sensors skip and sa
 Both sensors start RUNNING. The messages are built by pure functions; the webhook is a resource.
 """
 
+import json
 import os
+from dataclasses import dataclass
 
 import requests
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckKey,
     ConfigurableResource,
-    DagsterEventType,
     DefaultSensorStatus,
     Definitions,
     EnvVar,
-    EventRecordsFilter,
     RunFailureSensorContext,
     SensorEvaluationContext,
     SensorResult,
@@ -23,6 +23,7 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from pydantic import Field
 
 WEBHOOK_ENV = "LOL_ALERT_WEBHOOK_URL"
@@ -79,42 +80,72 @@ def run_failure_alert_sensor(context: RunFailureSensorContext, alert_webhook: Al
     alert_webhook.post(run_failure_text(run.job_name, run.run_id, error, run.tags.get("dagster/partition"), alert_webhook.ui_url))
 
 
-def failed_blocking_checks(records, is_blocking) -> list[tuple[AssetCheckEvaluation, str | None]]:
-    """(evaluation, run id) of each failed evaluation whose check blocks downstream."""
-    found = []
-    for record in records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data
-        if not evaluation.passed and is_blocking(evaluation):
-            found.append((evaluation, record.event_log_entry.run_id or None))
-    return found
+# Per check, the newest executions read each tick; a check runs at most once per run and partition, so more
+# than this many of one check's executions between two 30 s ticks would be a flood the webhook need not repeat.
+RECENT_EXECUTIONS = 100
+
+
+@dataclass(frozen=True)
+class CheckCursor:
+    """Every execution id <= through is handled, and so are the ids in `done` above it. An execution still
+    running (PLANNED) keeps `through` below it, so its verdict is read once it lands."""
+
+    through: int = 0
+    done: frozenset[int] = frozenset()
+
+    @classmethod
+    def parse(cls, text: str) -> "CheckCursor":
+        if text.isdigit():  # the cursor of earlier versions: a storage id, not an execution id
+            return cls(0)
+        data = json.loads(text)
+        return cls(data["through"], frozenset(data["done"]))
+
+    def dump(self) -> str:
+        return json.dumps({"through": self.through, "done": sorted(self.done)})
+
+    def is_new(self, execution_id: int) -> bool:
+        return execution_id > self.through and execution_id not in self.done
+
+    def advanced(self, handled: list[int], pending: list[int]) -> "CheckCursor":
+        done = self.done | set(handled)
+        through = min(pending) - 1 if pending else max(done | {self.through})
+        return CheckCursor(through, frozenset(i for i in done if i > through))
+
+
+def blocking_check_keys(repository_def) -> list[AssetCheckKey]:
+    graph = repository_def.asset_graph
+    return sorted((key for key in graph.asset_check_keys if graph.get_check_spec(key).blocking), key=str)
+
+
+def failed_blocking_checks(records) -> list[tuple[AssetCheckEvaluation, str | None]]:
+    """(evaluation, run id) of each failed check execution among `records` (of blocking checks)."""
+    return [(r.event.dagster_event.event_specific_data, r.run_id or None)
+            for r in records if r.status == AssetCheckExecutionRecordStatus.FAILED and r.event is not None]  # fmt: skip
 
 
 @sensor(name="failed_check_alert_sensor", minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
         description=f"Posts every failed blocking asset check to {WEBHOOK_ENV}.")  # fmt: skip
 def failed_check_alert_sensor(context: SensorEvaluationContext, alert_webhook: AlertWebhook):
+    # Read through the check-execution table (every event log storage keeps it, SQLite's run-sharded one
+    # included), per blocking check of this code location.
+    storage = context.instance.event_log_storage
+    records = [r for key in blocking_check_keys(context.repository_def)
+               for r in storage.get_asset_check_execution_history(key, limit=RECENT_EXECUTIONS)]  # fmt: skip
     if not context.cursor:  # first tick: start from now, never alert on history
-        latest = context.instance.get_event_records(EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION), limit=1)
-        return SensorResult(cursor=str(latest[0].storage_id if latest else 0))
-    records = context.instance.get_event_records(
-        EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=int(context.cursor)), limit=200, ascending=True
-    )
-    if not records:
-        return SkipReason("no new check evaluations")
-    graph = context.repository_def.asset_graph if context.repository_def else None
-
-    def is_blocking(evaluation: AssetCheckEvaluation) -> bool:
-        key = AssetCheckKey(evaluation.asset_key, evaluation.check_name)
-        if graph is not None and key in graph.asset_check_keys:
-            return graph.get_check_spec(key).blocking
-        return bool(evaluation.blocking)
-
-    failed = failed_blocking_checks(records, is_blocking)
+        return SensorResult(cursor=CheckCursor(max((r.id for r in records), default=0)).dump())
+    cursor = CheckCursor.parse(context.cursor)
+    new = sorted((r for r in records if cursor.is_new(r.id)), key=lambda r: r.id)
+    pending = [r.id for r in new if r.status == AssetCheckExecutionRecordStatus.PLANNED]
+    handled = [r for r in new if r.status != AssetCheckExecutionRecordStatus.PLANNED]
+    if not handled:
+        return SkipReason(f"no new check verdicts ({len(pending)} checks running)")
+    failed = failed_blocking_checks(handled)
     if failed and alert_webhook.enabled:
         for evaluation, run_id in failed:
             alert_webhook.post(check_failure_text(evaluation, run_id, alert_webhook.ui_url))
     elif failed:
         context.log.info(f"{len(failed)} failed blocking checks, not alerted: {OFF.skip_message}")
-    return SensorResult(cursor=str(records[-1].storage_id))
+    return SensorResult(cursor=cursor.advanced([r.id for r in handled], pending).dump())
 
 
 def webhook_from_env() -> AlertWebhook:

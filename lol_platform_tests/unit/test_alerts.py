@@ -22,8 +22,9 @@ from dagster import (
     materialize,
     op,
 )
+from dagster._core.test_utils import instance_for_test
 
-from lol_platform.alerts import AlertWebhook, failed_check_alert_sensor, run_failure_alert_sensor
+from lol_platform.alerts import AlertWebhook, CheckCursor, failed_check_alert_sensor, run_failure_alert_sensor
 
 
 @pytest.fixture
@@ -97,16 +98,22 @@ def scores():
 
 
 def test_a_failed_blocking_check_posts_once_and_a_non_blocking_one_does_not(receiver):
+    """On a SQLite instance, as `dagster dev` runs it: its run-sharded event log cannot list check
+    evaluations across runs (the sensor errored on every tick when it asked for them that way)."""
     url, received = receiver
     webhook = AlertWebhook(url=url, ui_url="http://ui.example")
     defs = Definitions(assets=[scores])
-    with DagsterInstance.ephemeral() as instance:
+    with instance_for_test() as instance:
+        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+
         def tick(cursor):
             with build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources={"alert_webhook": webhook}) as context:
                 result = failed_check_alert_sensor(context)
             return getattr(result, "cursor", None) or cursor
 
+        materialize([scores], instance=instance, raise_on_error=False)  # history: never alerted
         cursor = tick(None)  # the first tick only places the cursor
+        assert tick(cursor) == cursor and received == []
         result = materialize([scores], instance=instance, raise_on_error=False)
         cursor = tick(cursor)
         assert len(received) == 1
@@ -115,3 +122,15 @@ def test_a_failed_blocking_check_posts_once_and_a_non_blocking_one_does_not(rece
         assert text.endswith(f"http://ui.example/runs/{result.run_id}")
         tick(cursor)  # nothing new: nothing posted again
         assert len(received) == 1
+
+
+def test_a_check_still_running_is_alerted_when_its_verdict_lands_and_only_once():
+    cursor = CheckCursor(through=10)
+    # Executions 11 (running), 12 and 13 (verdicts) are new; 12 and 13 are handled, 11 holds `through` back.
+    after = cursor.advanced(handled=[12, 13], pending=[11])
+    assert (after.through, after.done) == (10, frozenset({12, 13}))
+    assert after.is_new(11) and not after.is_new(12) and not after.is_new(13) and after.is_new(14)
+    # 11 lands: everything up to 13 is handled.
+    assert after.advanced(handled=[11], pending=[]) == CheckCursor(through=13)
+    assert CheckCursor.parse(after.dump()) == after
+    assert CheckCursor.parse("12345") == CheckCursor(0)  # an earlier version's storage-id cursor: start over
