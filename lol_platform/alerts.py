@@ -17,6 +17,7 @@ from dagster import (
     Definitions,
     EnvVar,
     RunFailureSensorContext,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -123,6 +124,16 @@ def failed_blocking_checks(records) -> list[tuple[AssetCheckEvaluation, str | No
             for r in records if r.status == AssetCheckExecutionRecordStatus.FAILED and r.event is not None]  # fmt: skip
 
 
+def _still_running(instance, records) -> set[int]:
+    """Ids of the check executions whose verdict may still come: planned, in a run not yet finished. A planned
+    check of a finished run never ran (its run failed or skipped it; run_failure_alert_sensor tells of that)."""
+    planned = [r for r in records if r.status == AssetCheckExecutionRecordStatus.PLANNED]
+    if not planned:
+        return set()
+    runs = {run.run_id: run for run in instance.get_runs(RunsFilter(run_ids=sorted({r.run_id for r in planned})))}
+    return {r.id for r in planned if r.run_id in runs and not runs[r.run_id].is_finished}
+
+
 @sensor(name="failed_check_alert_sensor", minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
         description=f"Posts every failed blocking asset check to {WEBHOOK_ENV}.")  # fmt: skip
 def failed_check_alert_sensor(context: SensorEvaluationContext, alert_webhook: AlertWebhook):
@@ -135,8 +146,9 @@ def failed_check_alert_sensor(context: SensorEvaluationContext, alert_webhook: A
         return SensorResult(cursor=CheckCursor(max((r.id for r in records), default=0)).dump())
     cursor = CheckCursor.parse(context.cursor)
     new = sorted((r for r in records if cursor.is_new(r.id)), key=lambda r: r.id)
-    pending = [r.id for r in new if r.status == AssetCheckExecutionRecordStatus.PLANNED]
-    handled = [r for r in new if r.status != AssetCheckExecutionRecordStatus.PLANNED]
+    running = _still_running(context.instance, new)
+    pending = [r.id for r in new if r.id in running]
+    handled = [r for r in new if r.id not in running]
     if not handled:
         return SkipReason(f"no new check verdicts ({len(pending)} checks running)")
     failed = failed_blocking_checks(handled)

@@ -124,6 +124,28 @@ def test_a_failed_blocking_check_posts_once_and_a_non_blocking_one_does_not(rece
         assert len(received) == 1
 
 
+@asset(check_specs=[AssetCheckSpec("never_reached", asset="crashing", blocking=True)])
+def crashing():
+    raise RuntimeError("died before its check")
+
+
+def test_a_check_whose_run_died_before_it_does_not_hold_the_cursor_back(receiver):
+    url, received = receiver
+    webhook = AlertWebhook(url=url, ui_url="http://ui.example")
+    defs = Definitions(assets=[crashing])
+    with instance_for_test() as instance:
+        def tick(cursor):
+            with build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources={"alert_webhook": webhook}) as context:
+                result = failed_check_alert_sensor(context)
+            return getattr(result, "cursor", None) or cursor
+
+        cursor = tick(None)
+        assert not materialize([crashing], instance=instance, raise_on_error=False).success
+        cursor = CheckCursor.parse(tick(cursor))
+        # The planned execution of the dead run is handled (its run's failure is run_failure_alert_sensor's).
+        assert cursor.through >= 1 and cursor.done == frozenset() and received == []
+
+
 def test_a_check_still_running_is_alerted_when_its_verdict_lands_and_only_once():
     cursor = CheckCursor(through=10)
     # Executions 11 (running), 12 and 13 (verdicts) are new; 12 and 13 are handled, 11 holds `through` back.
