@@ -22,15 +22,16 @@ from dagster import (
     asset,
 )
 from dagster_pyspark import LazyPySparkResource
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lol_core import lake_paths
+from lol_core.dates import DateRange
 from lol_core.schemas import CHAMPION_STATS, CLEANED_PARTICIPANTS, POSITION_STATS, names
 from lol_platform.batch import cassandra_publish as cw
 from lol_platform.batch import reconcile, summary
 from lol_platform.batch.automation import BATCH_AUTOMATION
-from lol_platform.batch.spark_pool import SPARK_POOL, SPARK_TAGS
+from lol_platform.batch.spark_pool import SPARK_POOL
 from lol_platform.gates.pandera_spark import ContractResult, validate_frame
 from lol_platform.ingestion.assets import raw_matches
 from lol_platform.partitions import daily_partitions, date_range
@@ -64,12 +65,36 @@ class Stages:
         self.log.info(f"{name}: done in {self.seconds[name]} s" + (f" ({done()})" if done else ""))
 
 
-def _spark(pyspark: LazyPySparkResource):
-    return lake_io.configure(pyspark.spark_session)
+@dataclass
+class SparkRun:
+    """What every Spark asset run starts from: its dates, a session, the lake recovered, its own staging."""
+
+    dates: DateRange
+    stages: Stages
+    spark: SparkSession
+    recovered: dict[str, str]  # staging dir -> what recovery did with it
+    staging: Staging
+    started: float  # time.monotonic()
+
+    def metadata(self) -> dict:
+        """The materialization metadata every Spark asset reports: its range, timings and Spark application."""
+        return {
+            "dates": str(self.dates),
+            "recovered_stagings": MetadataValue.json(self.recovered),
+            "duration_s": round(time.monotonic() - self.started, 2),
+            "stage_seconds": MetadataValue.json(self.stages.seconds),
+            "spark_application_id": self.spark.sparkContext.applicationId,
+        }
 
 
-def _staging(context: AssetExecutionContext, lake: LakeResource, asset_name: str) -> Staging:
-    return Staging(lake.root, f"{context.run_id}.{asset_name}")
+def _open_spark_run(context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, asset_name: str) -> SparkRun:
+    started, stages = time.monotonic(), Stages(context.log)
+    with stages("spark_session"):
+        spark = lake_io.configure(pyspark.spark_session)
+    with stages("recover"):
+        recovered = _recover_lake(context, spark, lake)
+    staging = Staging(lake.root, f"{context.run_id}.{asset_name}")
+    return SparkRun(date_range(context.partition_key_range), stages, spark, recovered, staging, started)
 
 
 def _recover_lake(context: AssetExecutionContext, spark, lake: LakeResource) -> dict[str, str]:
@@ -195,14 +220,8 @@ SPARK_ASSET = dict(
 def cleaned_participants(
     context: AssetExecutionContext, pyspark: LazyPySparkResource, lake: LakeResource, cassandra: CassandraResource
 ):
-    run_dates = date_range(context.partition_key_range)
-    t0 = time.monotonic()
-    stages = Stages(context.log)
-    with stages("spark_session"):
-        spark = _spark(pyspark)
-    with stages("recover"):
-        recovered = _recover_lake(context, spark, lake)
-    staging = _staging(context, lake, "cleaned_participants")
+    opened = _open_spark_run(context, pyspark, lake, "cleaned_participants")
+    run_dates, stages, spark, staging = opened.dates, opened.stages, opened.spark, opened.staging
     # Write-audit-publish: the run's dates are written to staging, gated there, and only then swapped into
     # the lake and published; a failed gate leaves the lake and Cassandra as they were.
     with stages("clean", lambda: f"{run.rows_in:,} raw rows -> {len(run.cleaned_dates)} dates (staged)"):
@@ -242,17 +261,13 @@ def cleaned_participants(
             "rows_quarantined": quarantined,
             "quarantine_reasons": MetadataValue.json(quarantine_reasons),
             "rows_per_date": MetadataValue.json(lake_counts),
-            "dates": str(run_dates),
             "dates_with_data": len(written_dates),
             **publish.metadata(),
             "superseded_dates": MetadataValue.json(superseded_dates),
             "superseded_examples": MetadataValue.json(superseded_examples),
             "committed_to_lake": contract.passed,
-            "recovered_stagings": MetadataValue.json(recovered),
             "path": MetadataValue.path(lake.table_uri(lake_paths.CLEANED_PARTICIPANTS)),
-            "duration_s": round(time.monotonic() - t0, 2),
-            "stage_seconds": MetadataValue.json(stages.seconds),
-            "spark_application_id": spark.sparkContext.applicationId,
+            **opened.metadata(),
         }
     )
     yield _contract_check("cleaned_participants_contract", contract)
@@ -290,14 +305,8 @@ def _stats_checks(table: str) -> list[AssetCheckSpec]:
 
 
 def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResource, cassandra: CassandraResource, table: StatsTable):
-    run_dates = date_range(context.partition_key_range)
-    t0 = time.monotonic()
-    stages = Stages(context.log)
-    with stages("spark_session"):
-        spark = _spark(pyspark)
-    with stages("recover"):
-        recovered = _recover_lake(context, spark, lake)
-    staging = _staging(context, lake, table.name)
+    opened = _open_spark_run(context, pyspark, lake, table.name)
+    run_dates, stages, spark, staging = opened.dates, opened.stages, opened.spark, opened.staging
     with stages("aggregate", lambda: f"{len(run.dates)} dates (staged)"):
         run = stats_dates(spark, lake.root, run_dates, table.job, staging)  # the same function as spark-submit's job
     cleaned, stats = run.cleaned, run.stats
@@ -331,14 +340,10 @@ def _materialize_stats(context: AssetExecutionContext, pyspark, lake: LakeResour
         metadata={
             "dagster/row_count": sum(lake_counts.values()),
             "rows_per_date": MetadataValue.json(lake_counts),
-            "dates": str(run_dates),
             **publish.metadata(),
             "committed_to_lake": committed,
-            "recovered_stagings": MetadataValue.json(recovered),
             "path": MetadataValue.path(lake.table_uri(table.job.table)),
-            "duration_s": round(time.monotonic() - t0, 2),
-            "stage_seconds": MetadataValue.json(stages.seconds),
-            "spark_application_id": spark.sparkContext.applicationId,
+            **opened.metadata(),
             "preview": MetadataValue.md(f"**{table.name} on {latest}**\n\n" + _markdown_table(preview, table.preview_columns) if preview else "no rows"),
         }
     )
