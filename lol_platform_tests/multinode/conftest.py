@@ -4,7 +4,7 @@ platform's resources pointed at it with nothing but settings: every broker and n
 min.insync.replicas 2, QUORUM.
 
 LOL_MULTINODE_STACK_DIR (default <repo>/.stack-multinode) and LOL_MULTINODE_PORT_BASE (default 31000: Kafka on
-base+92, Cassandra on base+42, ...) move it; LOL_KEEP_STACK=1 leaves it running (a running one is reused).
+base+92, Cassandra on base+42, Elasticsearch on base+200, ...) move it; LOL_KEEP_STACK=1 leaves it running (a running one is reused).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def multinode_config():
         kafka_port=base + 92, kafka_controller_port=base + 93,
         namenode_rpc_port=base + 20, namenode_http_port=base + 870,
         datanode_port=base + 866, datanode_http_port=base + 864, datanode_ipc_port=base + 867,
-        cassandra_port=base + 42, cassandra_storage_port=base, cassandra_jmx_port=base + 199,
+        cassandra_port=base + 42, cassandra_storage_port=base, cassandra_jmx_port=base + 190,  # JMX: +190..+192, one a node
         elasticsearch_port=base + 200, elasticsearch_transport_port=base + 300,
         spark_cluster=False,
         start_timeout_s=float(os.environ.get("LOL_STACK_START_TIMEOUT", 420)),  # nodes start one after another
@@ -67,7 +67,11 @@ def multinode_stack():
     started_here = [row["service"] for row in stack.status() if row["state"] != "up"]
     t0 = time.monotonic()
     if started_here:
-        stack.up(progress=lambda line: print(line, flush=True))
+        try:
+            stack.up(progress=lambda line: print(line, flush=True))
+        except Exception:
+            Stack(stack.config, only=started_here).down(progress=lambda line: None)  # no yield, so no teardown
+            raise
     cost = {
         "start_s": round(time.monotonic() - t0, 1),
         "started": started_here,
