@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     stack = sub.add_parser("stack", help="start, stop or inspect the local service stack")
     stack.add_argument("action", choices=["up", "down", "status", "fetch"])
     stack.add_argument("--only", nargs="*", help="limit to these services (kafka namenode datanode cassandra elasticsearch "
-                       "spark-master spark-worker-1 spark-worker-2)")
+                       "spark-master spark-worker-1 spark-worker-2; with --nodes 3: kafka-1..3, cassandra-1..3)")
     stack.add_argument("--spark-cluster", action="store_true",
                        help="also a Spark standalone master and two workers (or LOL_STACK_SPARK_CLUSTER=1)")
     stack.add_argument("--nodes", type=int, choices=range(1, 10), metavar="N",
