@@ -45,7 +45,8 @@ def store_hosts(config: StackConfig) -> list[str]:
 
 def kafka_quorum_voters(config: StackConfig) -> str:
     """controller.quorum.voters: every node is a controller (id@host:port), a static quorum of `nodes`."""
-    return ",".join(f"{node}@{config.node_host(node)}:{config.kafka_controller_port}" for node in range(1, config.nodes + 1))
+    port = config.kafka_controller_port
+    return ",".join(f"{node}@{config.node_host(node)}:{port}" for node in range(1, config.nodes + 1))
 
 
 def cassandra_initial_token(node: int, nodes: int) -> int:

@@ -4,7 +4,8 @@ platform's resources pointed at it with nothing but settings: every broker and n
 min.insync.replicas 2, QUORUM.
 
 LOL_MULTINODE_STACK_DIR (default <repo>/.stack-multinode) and LOL_MULTINODE_PORT_BASE (default 31000: Kafka on
-base+92, Cassandra on base+42, Elasticsearch on base+200, ...) move it; LOL_KEEP_STACK=1 leaves it running (a running one is reused).
+base+92, Cassandra on base+42, Elasticsearch on base+200, ...) move it; LOL_KEEP_STACK=1 leaves it running (a
+running one is reused).
 """
 
 from __future__ import annotations

@@ -478,8 +478,8 @@ server_encryption_options:
         """A node of several has joined once it knows every node started before it as a peer."""
         if not self.node:
             return None
-        seen = {row.peer for row in session.execute("SELECT peer FROM system.peers_v2")}
-        missing = [h for h in (self.config.node_host(n) for n in range(1, self.node)) if h not in {str(p) for p in seen}]
+        seen = {str(row.peer) for row in session.execute("SELECT peer FROM system.peers_v2")}
+        missing = [host for host in (self.config.node_host(n) for n in range(1, self.node)) if host not in seen]
         return f"has not seen {', '.join(missing)} yet" if missing else None
 
     # -- secure mode: roles, schema, grants ------------------------------------------------

@@ -434,7 +434,8 @@ def _probe_once(admin, timeout_s: float, broker_id: int | None = None, probe_rep
     topic = metadata.topics.get(PROBE_TOPIC)
     if topic is None:
         try:
-            admin.create_topics([NewTopic(PROBE_TOPIC, num_partitions=1, replication_factor=probe_replicas)])[PROBE_TOPIC].result(timeout_s * 5)
+            probe = NewTopic(PROBE_TOPIC, num_partitions=1, replication_factor=probe_replicas)
+            admin.create_topics([probe])[PROBE_TOPIC].result(timeout_s * 5)
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 return f"cannot create the probe topic {PROBE_TOPIC}: {exc}"
