@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install jars browser test chaos unit dev dev-secure stack-up stack-down stack-status bench clean
+.PHONY: install jars browser test chaos multinode unit dev dev-secure stack-up stack-down stack-status bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: install jars browser  ## the whole suite; it starts (or reuses) the servic
 
 chaos: install jars  ## only the fault-injection tests (SIGKILL of services mid-flow)
 	$(BIN)/python -m pytest -m chaos $(PYTEST_ARGS)
+
+# Not part of `make test` (it costs more than the suite's budget: README "Multi-node mode"). -s: it prints what
+# the multi-node stack cost (start time, RSS of each node) and the per-date reconciliation.
+multinode: install jars  ## the multi-node stack (3 Kafka brokers, 3 Cassandra nodes) and the SIGKILL test on it
+	$(BIN)/python -m pytest -m multinode -s lol_platform_tests/multinode $(PYTEST_ARGS)
 
 unit: install  ## only the tests that need no service
 	$(BIN)/python -m pytest lol_platform_tests/unit $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 INFRA_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = INFRA_DIR.parent
+MAX_NODES = 9  # 127.0.0.1 .. 127.0.0.9 (all of 127.0.0.0/8 is on lo on Linux)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -56,6 +57,9 @@ class StackConfig:
     elasticsearch_port: int = field(default_factory=lambda: _env_int("LOL_ES_PORT", 9200))
     elasticsearch_transport_port: int = field(default_factory=lambda: _env_int("LOL_ES_TRANSPORT_PORT", 9300))
     heap_mb: int = field(default_factory=lambda: _env_int("LOL_STACK_HEAP_MB", 512))
+    # Multi-node mode (`stack up --nodes 3` or LOL_STACK_NODES=3): Kafka and Cassandra run as `nodes` nodes,
+    # node i on loopback address 127.0.0.i with the same ports (lol_stack/nodes.py); HDFS and ES stay single.
+    nodes: int = field(default_factory=lambda: _env_int("LOL_STACK_NODES", 1))
     # The Spark standalone cluster (opt-in: `stack up --spark-cluster` or LOL_STACK_SPARK_CLUSTER=1): a master
     # and `spark_workers` workers; worker i binds spark_worker_port + i - 1 and spark_worker_ui_port + i - 1.
     spark_cluster: bool = field(default_factory=lambda: os.environ.get("LOL_STACK_SPARK_CLUSTER") == "1")
@@ -75,8 +79,18 @@ class StackConfig:
             object.__setattr__(self, "stack_dir", Path(os.environ.get("LOL_STACK_DIR") or default).resolve())
         else:
             object.__setattr__(self, "stack_dir", Path(self.stack_dir).resolve())
+        if not 1 <= self.nodes <= MAX_NODES:
+            raise ValueError(f"LOL_STACK_NODES={self.nodes}: the local stack runs 1 to {MAX_NODES} nodes")
         if self.cassandra_jmx_port is None:
             object.__setattr__(self, "cassandra_jmx_port", 0 if self.secure else 7199)
+
+    @property
+    def multi_node(self) -> bool:
+        return self.nodes > 1
+
+    def node_host(self, node: int) -> str:
+        """Loopback address of node `node` (1-based) of a multi-node store."""
+        return f"127.0.0.{node}"
 
     @property
     def security_dir(self) -> Path:

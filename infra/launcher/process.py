@@ -60,6 +60,9 @@ class JavaService(ABC):
     name: str
     pom: str | None  # None: not a Maven-resolved JVM (the Spark daemons run from the pyspark package)
     not_ready_reason: str | None = None  # set by is_ready() when it can say what is still missing
+    # A further node of a multi-node store starts only once the node it follows may be followed (Stack.up):
+    # Cassandra nodes must join one at a time, and two cores are not enough for every JVM's start at once.
+    follows: JavaService | None = None
 
     def __init__(self, config: StackConfig):
         self.config = config
@@ -86,6 +89,15 @@ class JavaService(ABC):
 
     @abstractmethod
     def is_ready(self) -> bool: ...
+
+    @property
+    def host(self) -> str:
+        """The loopback address this service binds (a node of a multi-node store has its own)."""
+        return self.config.host
+
+    def may_be_followed(self) -> bool:
+        """Whether the next node of the same store may start now (see `follows`): once this one is ready."""
+        return self.is_ready()
 
     @abstractmethod
     def address(self) -> str: ...
@@ -135,10 +147,10 @@ class JavaService(ABC):
         """Start the process in its own session (process group) and return without waiting."""
         if self.is_running():
             return
-        busy = [port for port in self.ports() if port_open(self.config.host, port)]
+        busy = [port for port in self.ports() if port_open(self.host, port)]
         if busy:
             raise ServiceStartError(
-                f"{self.name} cannot start: port(s) {busy} on {self.config.host} are held by another process "
+                f"{self.name} cannot start: port(s) {busy} on {self.host} are held by another process "
                 f"(not one this stack started). Stop it, or set the LOL_*_PORT variables (see README)."
             )
         self.home.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,8 @@ def _stack(args: argparse.Namespace) -> int:
     from lol_stack.process import ServiceStartError
 
     # --secure is the same as LOL_STACK_SECURE=1: the locked-down stack, in .stack-secure unless LOL_STACK_DIR.
-    config = StackConfig(secure=True) if args.secure else StackConfig()
+    overrides = {"nodes": args.nodes} if args.nodes else {}
+    config = StackConfig(secure=True, **overrides) if args.secure else StackConfig(**overrides)
     stack = Stack(config, only=args.only or None, spark_cluster=args.spark_cluster or None)
     if config.secure and args.action != "fetch":
         print(f"secure stack in {config.stack_dir}")
@@ -28,6 +29,8 @@ def _stack(args: argparse.Namespace) -> int:
             print(SPARK_CLUSTER_HINT.format(master=stack.service("spark-master").master_url))
         if config.secure:
             print(secure_hint(config))
+        if config.multi_node:
+            print(multi_node_hint(config))
     elif args.action == "down":
         stack.down()
     elif args.action == "fetch":
@@ -44,6 +47,22 @@ Load them into a shell (the platform's resources read these LOL_* names):
 Kafka {bootstrap}: SASL_SSL, SCRAM-SHA-512 or PLAIN, CA {ca}. Cassandra {cassandra}: TLS + passwords.
 HDFS and Elasticsearch run as in the plain stack, without authentication (see README, "Locked-down local stack").
 """
+
+
+MULTI_NODE_HINT = """\
+Multi-node stack: {nodes} Kafka brokers and {nodes} Cassandra nodes. The platform's settings for it:
+  export LOL_KAFKA_BOOTSTRAP={bootstrap}
+  export LOL_KAFKA_REPLICATION_FACTOR={nodes} LOL_KAFKA_MIN_INSYNC_REPLICAS={majority}
+  export LOL_CASSANDRA_HOSTS={cassandra} LOL_CASSANDRA_PORT={port}
+  export LOL_CASSANDRA_REPLICATION={nodes} LOL_CASSANDRA_CONSISTENCY=QUORUM
+"""
+
+
+def multi_node_hint(config) -> str:
+    from lol_stack.nodes import cassandra_hosts, kafka_bootstrap, majority
+
+    return MULTI_NODE_HINT.format(nodes=config.nodes, majority=majority(config.nodes), bootstrap=kafka_bootstrap(config),
+                                  cassandra=cassandra_hosts(config), port=config.cassandra_port)
 
 
 def secure_hint(config) -> str:
@@ -185,9 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     stack = sub.add_parser("stack", help="start, stop or inspect the local service stack")
     stack.add_argument("action", choices=["up", "down", "status", "fetch"])
     stack.add_argument("--only", nargs="*", help="limit to these services (kafka namenode datanode cassandra elasticsearch "
-                       "spark-master spark-worker-1 spark-worker-2)")
+                       "spark-master spark-worker-1 spark-worker-2; with --nodes 3: kafka-1..3, cassandra-1..3)")
     stack.add_argument("--spark-cluster", action="store_true",
                        help="also a Spark standalone master and two workers (or LOL_STACK_SPARK_CLUSTER=1)")
+    stack.add_argument("--nodes", type=int, choices=range(1, 10), metavar="N",
+                       help="Kafka and Cassandra as N nodes each on 127.0.0.1..127.0.0.N (or LOL_STACK_NODES=N; "
+                       "README \"Multi-node mode\")")
     stack.add_argument("--secure", action="store_true",
                        help="the locked-down stack (or LOL_STACK_SECURE=1): Kafka SASL_SSL with ACLs, Cassandra "
                        "with passwords, roles and TLS; credentials generated into <stack dir>/security; "

@@ -103,16 +103,18 @@ class StackFaults:
         # then would find its ports held. Wait until they are free.
         from lol_stack.process import port_open
 
-        while any(port_open(self.stack.config.host, port) for port in self._ports(svc)) and time.monotonic() < deadline:
+        while any(port_open(host, port) for host, port in self._endpoints(svc)) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.log(f"SIGKILL {name} (pid {pid})")
         return pid
 
-    def _ports(self, svc) -> list[int]:
+    def _endpoints(self, svc) -> list[tuple[str, int]]:
+        """(address, port) the service listens on: its own address (a node's is 127.0.0.i), JMX on 127.0.0.1."""
         c = self.stack.config
-        if svc.name == "cassandra":  # checked by its own start, not listed by ports()
-            return [p for p in (c.cassandra_port, c.cassandra_storage_port, getattr(svc, "jmx_port", 0)) if p]
-        return svc.ports()
+        if svc.name.startswith("cassandra"):  # checked by its own start, not listed by ports()
+            ports = [(svc.host, c.cassandra_port), (svc.host, c.cassandra_storage_port), (c.host, getattr(svc, "jmx_port", 0))]
+            return [(host, port) for host, port in ports if port]
+        return [(svc.host, port) for port in svc.ports()]
 
     def restart_later(self, name: str) -> threading.Thread:
         """Start the killed service again in the background (as its supervisor would), ready or an error."""

@@ -12,6 +12,12 @@ server on Java 17, which that method passes).
 The heap is LOL_CASSANDRA_HEAP_MB (default 768) rather than the stack-wide LOL_STACK_HEAP_MB:
 Cassandra 5.0 does not run comfortably in 512m.
 
+Multi-node mode (StackConfig.nodes, lol_stack/nodes.py): `nodes` nodes, node i on 127.0.0.i with the same
+native and storage ports, 127.0.0.1 the seed, one evenly spaced token each, JMX on LOL_CASSANDRA_JMX_PORT + i - 1
+and a heap of LOL_CASSANDRA_NODE_HEAP_MB (default 320). The nodes of a new cluster join without bootstrap
+streaming (there is no data yet) and one at a time: a node is ready once it serves CQL and sees the nodes
+started before it.
+
 Secure mode (StackConfig.secure; material from lol_stack/security.py): PasswordAuthenticator,
 CassandraAuthorizer and CassandraRoleManager, and TLS required on the native port (client_encryption_options,
 the stack's PKCS12 keystore). JMX is off unless LOL_CASSANDRA_JMX_PORT asks for it (it has no authentication
@@ -32,6 +38,7 @@ import time
 from pathlib import Path
 
 from lol_stack.config import INFRA_DIR
+from lol_stack.nodes import cassandra_initial_token
 from lol_stack.process import JavaService, ServiceStartError, port_open, resolve_classpath
 
 SCHEMA_CQL = INFRA_DIR / "cassandra" / "schema.cql"  # the same file the platform's Cassandra resource applies
@@ -91,10 +98,16 @@ class Cassandra(JavaService):
     name = "cassandra"
     pom = "cassandra"
 
-    def __init__(self, config):
+    def __init__(self, config, node: int | None = None):
+        """`node`: which node (1-based) of a multi-node Cassandra; None: the single node."""
+        self.node = node
+        if node is not None:
+            self.name = f"cassandra-{node}"
         super().__init__(config)
-        self.heap_mb = _env_int("LOL_CASSANDRA_HEAP_MB", 768)
+        self.heap_mb = _env_int("LOL_CASSANDRA_NODE_HEAP_MB", 320) if node else _env_int("LOL_CASSANDRA_HEAP_MB", 768)
         self.jmx_port = config.cassandra_jmx_port  # LOL_CASSANDRA_JMX_PORT; 7199, or off in secure mode
+        if node and self.jmx_port:
+            self.jmx_port += node - 1  # JMX binds 127.0.0.1 whatever the node's address: a port each
         self._jamm_jar: str | None = None
 
     @property
@@ -109,8 +122,12 @@ class Cassandra(JavaService):
     def logback_path(self) -> Path:
         return self.home / "logback.xml"
 
+    @property
+    def host(self) -> str:
+        return self.config.node_host(self.node) if self.node else self.config.host
+
     def address(self) -> str:
-        return f"{self.config.host}:{self.config.cassandra_port}"
+        return f"{self.host}:{self.config.cassandra_port}"
 
     def main_class(self) -> str:
         return "org.apache.cassandra.service.CassandraDaemon"
@@ -188,10 +205,10 @@ class Cassandra(JavaService):
         self._jamm_jar = jamm[0]
         c = self.config
         ports = {"native": c.cassandra_port, "storage": c.cassandra_storage_port, "JMX": self.jmx_port}
-        busy = [f"{what} {port}" for what, port in ports.items() if port and port_open(c.host, port)]
+        busy = [f"{what} {port}" for what, port in ports.items() if port and port_open(self._port_host(what), port)]
         if busy:  # e.g. a Cassandra left running without a pid file: readiness would probe it
             raise ServiceStartError(
-                f"cassandra: port(s) already in use on {c.host}: {', '.join(busy)} (another Cassandra?). "
+                f"{self.name}: port(s) already in use on {self.host}: {', '.join(busy)} (another Cassandra?). "
                 "Stop it, or move ports with LOL_CASSANDRA_PORT / LOL_CASSANDRA_STORAGE_PORT / "
                 "LOL_CASSANDRA_JMX_PORT (0 turns JMX off)."
             )
@@ -213,6 +230,9 @@ class Cassandra(JavaService):
             '<root level="WARN"><appender-ref ref="E"/></root></configuration>\n'
         )
 
+    def _port_host(self, what: str) -> str:
+        return self.config.host if what == "JMX" else self.host
+
     def write_config(self) -> None:
         """cassandra.yaml, 0600: in secure mode it holds the keystore's password."""
         self.home.mkdir(parents=True, exist_ok=True)
@@ -233,12 +253,12 @@ endpoint_snitch: SimpleSnitch
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "{c.host}"
-listen_address: {c.host}
-broadcast_address: {c.host}
-rpc_address: {c.host}
-broadcast_rpc_address: {c.host}
-storage_port: {c.cassandra_storage_port}
+      - seeds: "{self._seed()}"
+listen_address: {self.host}
+broadcast_address: {self.host}
+rpc_address: {self.host}
+broadcast_rpc_address: {self.host}
+{self._ring_yaml()}storage_port: {c.cassandra_storage_port}
 start_native_transport: true
 native_transport_port: {c.cassandra_port}
 
@@ -272,8 +292,8 @@ write_request_timeout: 2000ms
 
 # Sized for a heap of ~768MiB on a laptop-class machine.
 memtable_allocation_type: heap_buffers
-memtable_heap_space: 64MiB
-memtable_offheap_space: 64MiB
+memtable_heap_space: {self._memtable_mib()}MiB
+memtable_offheap_space: {self._memtable_mib()}MiB
 memtable_flush_writers: 1
 key_cache_size: 16MiB
 row_cache_size: 0MiB
@@ -291,9 +311,24 @@ compaction_throughput: 64MiB/s
 native_transport_max_threads: 32
 """
 
+    def _seed(self) -> str:
+        return self.config.node_host(1) if self.node else self.config.host
+
+    def _ring_yaml(self) -> str:
+        """A node's place in the ring. The nodes of a new cluster take evenly spaced tokens and join without
+        streaming (auto_bootstrap: false), which is right only because the cluster starts empty."""
+        if not self.node:
+            return ""
+        return f"initial_token: {cassandra_initial_token(self.node, self.config.nodes)}\nauto_bootstrap: false\n"
+
+    def _memtable_mib(self) -> int:
+        return 64 if self.heap_mb >= 512 else 32  # a node's smaller heap (320 MiB) gets smaller memtables
+
     def _security_yaml(self) -> str:
         if not self.config.secure:
             return "authenticator: AllowAllAuthenticator\nauthorizer: AllowAllAuthorizer\n"
+        if self.node:
+            raise ServiceStartError("cassandra: the secure stack runs single-node only (LOL_STACK_NODES=1)")
         from lol_stack.security import ensure_security
 
         files = ensure_security(self.config)
@@ -384,7 +419,7 @@ server_encryption_options:
         try:
             from cassandra.auth import PlainTextAuthProvider
             from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-            from cassandra.policies import DCAwareRoundRobinPolicy
+            from cassandra.policies import DCAwareRoundRobinPolicy, WhiteListRoundRobinPolicy
         except ImportError as exc:  # pragma: no cover - the venv pins cassandra-driver
             raise ServiceStartError("cassandra readiness needs the cassandra-driver package") from exc
         extra = {}
@@ -392,17 +427,17 @@ server_encryption_options:
             from lol_stack.security import cassandra_ssl_context
 
             extra["ssl_context"] = cassandra_ssl_context(self.config.security_dir / "ca.pem")
-            extra["ssl_options"] = {"server_hostname": self.config.host}
+            extra["ssl_options"] = {"server_hostname": self.host}
         if login is not None:
             extra["auth_provider"] = PlainTextAuthProvider(username=login[0], password=login[1])
+        # A node of several is asked alone: its readiness is its own, not that of whichever node answers.
+        policy = WhiteListRoundRobinPolicy([self.host]) if self.node else DCAwareRoundRobinPolicy(local_dc="datacenter1")
         return Cluster(
-            [self.config.host],
+            [self.host],
             port=self.config.cassandra_port,
             protocol_version=5,
             execution_profiles={
-                EXEC_PROFILE_DEFAULT: ExecutionProfile(
-                    load_balancing_policy=DCAwareRoundRobinPolicy(local_dc="datacenter1"), request_timeout=timeout_s
-                )
+                EXEC_PROFILE_DEFAULT: ExecutionProfile(load_balancing_policy=policy, request_timeout=timeout_s)
             },
             connect_timeout=timeout_s,
             control_connection_timeout=timeout_s,
@@ -417,7 +452,7 @@ server_encryption_options:
 
     # -- readiness -------------------------------------------------------------------------
     def is_ready(self) -> bool:
-        if not port_open(self.config.host, self.config.cassandra_port):
+        if not port_open(self.host, self.config.cassandra_port):
             self.not_ready_reason = f"nothing listens on {self.address()} yet"
             return False
         # The native port can accept TCP before CQL is served; ask as a client would.
@@ -431,13 +466,21 @@ server_encryption_options:
             try:
                 session = cluster.connect()
                 row = session.execute("SELECT release_version FROM system.local").one()
-                self.not_ready_reason = None
-                return row is not None
+                self.not_ready_reason = self._missing_peers(session)
+                return row is not None and self.not_ready_reason is None
             except Exception as exc:  # noqa: BLE001 - any client error means "not yet"
                 self.not_ready_reason = f"{type(exc).__name__}: {exc}"[:300]
             finally:
                 cluster.shutdown()
         return False
+
+    def _missing_peers(self, session) -> str | None:
+        """A node of several has joined once it knows every node started before it as a peer."""
+        if not self.node:
+            return None
+        seen = {str(row.peer) for row in session.execute("SELECT peer FROM system.peers_v2")}
+        missing = [host for host in (self.config.node_host(n) for n in range(1, self.node)) if host not in seen]
+        return f"has not seen {', '.join(missing)} yet" if missing else None
 
     # -- secure mode: roles, schema, grants ------------------------------------------------
     def provision(self, progress=print, timeout_s: float = 60) -> None:

@@ -1,5 +1,10 @@
 """Apache Kafka 4.x in KRaft mode: one combined broker + controller on 127.0.0.1.
 
+Multi-node mode (StackConfig.nodes, lol_stack/nodes.py): `nodes` combined brokers + controllers, node i on
+127.0.0.i with the same ports, a static controller quorum of every node (`controller.quorum.voters`), one
+cluster id for all, and the internal topics replicated to every node with a majority in sync (3 and 2 for
+three nodes), as `default.replication.factor` / `min.insync.replicas` for topics created without them.
+
 Secure mode (StackConfig.secure) locks it down (see lol_stack/security.py for the material):
 
 - the client listener is SASL_SSL with SCRAM-SHA-512 and PLAIN. SCRAM users are written into the metadata
@@ -21,6 +26,7 @@ import subprocess
 import time
 import uuid
 
+from lol_stack.nodes import kafka_quorum_voters, majority
 from lol_stack.process import JavaService, ServiceStartError, port_open
 
 MATCH_TOPIC = "lol_matches"
@@ -48,6 +54,32 @@ class Kafka(JavaService):
     name = "kafka"
     pom = "kafka"
 
+    def __init__(self, config, node: int | None = None):
+        """`node`: which node (1-based) of a multi-node Kafka; None: the single node."""
+        self.node = node
+        if node is not None:
+            self.name = f"kafka-{node}"
+        super().__init__(config)
+
+    @property
+    def host(self) -> str:
+        return self.config.node_host(self.node) if self.node else self.config.host
+
+    @property
+    def node_id(self) -> int:
+        return self.node or 1
+
+    def jvm_options(self) -> list[str]:
+        if not self.node:
+            return self._jvm_options(super().jvm_options())
+        heap = int(os.environ.get("LOL_KAFKA_NODE_HEAP_MB", 256))
+        return self._jvm_options([f"-Xms{heap // 2}m", f"-Xmx{heap}m"])
+
+    def may_be_followed(self) -> bool:
+        # A controller alone has no quorum and so is never ready: the next node may start once this one's
+        # controller listens (it can then vote).
+        return port_open(self.host, self.config.kafka_controller_port)
+
     @property
     def data_dir(self):
         return self.home / "data"
@@ -57,7 +89,7 @@ class Kafka(JavaService):
         return self.home / "server.properties"
 
     def address(self) -> str:
-        return f"{self.config.host}:{self.config.kafka_port}"
+        return f"{self.host}:{self.config.kafka_port}"
 
     def ports(self) -> list[int]:
         return [self.config.kafka_port, self.config.kafka_controller_port]
@@ -68,20 +100,22 @@ class Kafka(JavaService):
     def args(self) -> list[str]:
         return [str(self.properties_path)]
 
-    def jvm_options(self) -> list[str]:
+    def _jvm_options(self, heap: list[str]) -> list[str]:
         log4j = self.home / "log4j.properties"
-        return [*super().jvm_options(), f"-Dlog4j.configuration=file:{log4j}", "-Dkafka.logs.dir=" + str(self.home / "logs")]
+        return [*heap, f"-Dlog4j.configuration=file:{log4j}", "-Dkafka.logs.dir=" + str(self.home / "logs")]
 
     def _listener_lines(self) -> list[str]:
         c = self.config
         if not c.secure:
             return [
-                f"listeners=PLAINTEXT://{c.host}:{c.kafka_port},CONTROLLER://{c.host}:{c.kafka_controller_port}",
-                f"advertised.listeners=PLAINTEXT://{c.host}:{c.kafka_port},CONTROLLER://{c.host}:{c.kafka_controller_port}",
+                f"listeners=PLAINTEXT://{self.host}:{c.kafka_port},CONTROLLER://{self.host}:{c.kafka_controller_port}",
+                f"advertised.listeners=PLAINTEXT://{self.host}:{c.kafka_port},CONTROLLER://{self.host}:{c.kafka_controller_port}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
                 "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             ]
+        if self.node:
+            raise ServiceStartError("kafka: the secure stack runs single-node only (LOL_STACK_NODES=1)")
         from lol_stack.security import ensure_security, load_credentials
 
         files = ensure_security(c)
@@ -132,16 +166,12 @@ class Kafka(JavaService):
         c = self.config
         lines = [
             "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.bootstrap.servers={c.host}:{c.kafka_controller_port}",
+            f"node.id={self.node_id}",
+            *self._quorum_lines(),
             *self._listener_lines(),
             f"log.dirs={self.data_dir}",
             "num.partitions=4",
-            "offsets.topic.replication.factor=1",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
+            *self._replication_lines(),
             "group.initial.rebalance.delay.ms=0",
             # Secure: only lol_admin creates topics (provision); the clients have no CREATE anyway.
             f"auto.create.topics.enable={'false' if c.secure else 'true'}",
@@ -157,10 +187,44 @@ class Kafka(JavaService):
             "log4j.logger.kafka=INFO\nlog4j.logger.org.apache.kafka=INFO\n"
         )
 
+    def _quorum_lines(self) -> list[str]:
+        c = self.config
+        if not self.node:
+            return [f"controller.quorum.bootstrap.servers={c.host}:{c.kafka_controller_port}"]
+        return [f"controller.quorum.voters={kafka_quorum_voters(c)}"]
+
+    def _replication_lines(self) -> list[str]:
+        """Internal topics on every node with a majority in sync; topics created without settings likewise."""
+        replicas = self.config.nodes if self.node else 1
+        in_sync = majority(replicas) if self.node else 1
+        return [
+            f"offsets.topic.replication.factor={replicas}",
+            f"transaction.state.log.replication.factor={replicas}",
+            f"transaction.state.log.min.isr={in_sync}",
+            f"share.coordinator.state.topic.replication.factor={replicas}",
+            f"share.coordinator.state.topic.min.isr={in_sync}",
+            f"default.replication.factor={replicas}",
+            f"min.insync.replicas={in_sync}",
+            # A broker that cannot register with the controller quorum within this shuts down. The nodes start
+            # one after another and a quorum needs a majority of them: give the first one time to wait.
+            f"initial.broker.registration.timeout.ms={300_000 if self.node else 60_000}",
+        ]
+
+    def _cluster_id(self) -> str:
+        """One id for every node of the cluster (kept in the stack dir); a fresh one for a single node."""
+        if not self.node:
+            return str(uuid.uuid4())
+        path = self.config.stack_dir / "kafka-cluster.id"
+        if not path.exists():
+            path.write_text(str(uuid.uuid4()))
+        return path.read_text().strip()
+
     def _format_storage(self, classpath: str) -> None:
+        # One node: a standalone dynamic quorum. Nodes: the static quorum of controller.quorum.voters.
+        quorum = [] if self.node else ["--standalone"]
         args = [
             "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format",
-            "--standalone", "-t", str(uuid.uuid4()), "-c", str(self.properties_path),
+            *quorum, "-t", self._cluster_id(), "-c", str(self.properties_path),
         ]  # fmt: skip
         if not self.config.secure:
             proc = subprocess.run([self.java(), *args], capture_output=True, text=True, cwd=self.home)
@@ -288,13 +352,14 @@ class Kafka(JavaService):
 
         What is still missing is kept in `not_ready_reason` for the start-up error message.
         """
-        if not port_open(self.config.host, self.config.kafka_port):
+        if not port_open(self.host, self.config.kafka_port):
             self.not_ready_reason = f"nothing listens on {self.address()} yet"
             return False
         try:
             # Secure: as lol_admin over PLAIN with CA verification (PLAIN users are in server.properties).
             client = self.client_config("ADMIN", "PLAIN")
-            self.not_ready_reason = _serving_problem(self.address(), client_config=client)
+            self.not_ready_reason = _serving_problem(self.address(), client_config=client, broker_id=self.node,
+                                                     probe_replicas=self.config.nodes if self.node else 1)
         except Exception as exc:  # noqa: BLE001 - any client error means "not yet"; the reason says which
             self.not_ready_reason = f"{type(exc).__name__}: {exc}"
         return self.not_ready_reason is None
@@ -334,13 +399,16 @@ def _wait_for_leaders(admin, topic: str, timeout_s: float = 60) -> None:
 
 
 def _serving_problem(
-    bootstrap: str, timeout_s: float = 2.0, settle_s: float = 5.0, client_config: dict | None = None
+    bootstrap: str, timeout_s: float = 2.0, settle_s: float = 5.0, client_config: dict | None = None,
+    broker_id: int | None = None, probe_replicas: int = 1,
 ) -> str | None:
     """None if the broker serves a topic and a consumer group; else what it does not serve yet.
 
     A broker that answers metadata is given `settle_s` to elect the leaders it is about to: one call then
     gives the answer, which a one-off `stack status` (and the test session's "is it already up?") relies on.
-    `client_config` carries the secure stack's SASL_SSL settings (see Kafka.client_config).
+    `client_config` carries the secure stack's SASL_SSL settings (see Kafka.client_config). A node of a
+    multi-node Kafka (`broker_id`) must itself be registered; its probe topic lives on every node
+    (`probe_replicas`), so one node's loss does not make the others look unready.
     """
     from confluent_kafka.admin import AdminClient
 
@@ -348,23 +416,26 @@ def _serving_problem(
     admin = AdminClient({**settings, "socket.timeout.ms": int(timeout_s * 1000), "log_level": 4})
     deadline = time.monotonic() + settle_s
     while True:
-        problem = _probe_once(admin, timeout_s)
+        problem = _probe_once(admin, timeout_s, broker_id, probe_replicas)
         if problem is None or time.monotonic() >= deadline:
             return problem
         time.sleep(0.2)
 
 
-def _probe_once(admin, timeout_s: float) -> str | None:
+def _probe_once(admin, timeout_s: float, broker_id: int | None = None, probe_replicas: int = 1) -> str | None:
     from confluent_kafka import KafkaException, TopicPartition
     from confluent_kafka.admin import NewTopic, OffsetSpec
 
     metadata = admin.list_topics(timeout=timeout_s)
     if not metadata.brokers:
         return "no broker registered in the cluster metadata"
+    if broker_id is not None and broker_id not in metadata.brokers:
+        return f"broker {broker_id} is not registered yet (registered: {sorted(metadata.brokers)})"
     topic = metadata.topics.get(PROBE_TOPIC)
     if topic is None:
         try:
-            admin.create_topics([NewTopic(PROBE_TOPIC, num_partitions=1, replication_factor=1)])[PROBE_TOPIC].result(timeout_s * 5)
+            probe = NewTopic(PROBE_TOPIC, num_partitions=1, replication_factor=probe_replicas)
+            admin.create_topics([probe])[PROBE_TOPIC].result(timeout_s * 5)
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 return f"cannot create the probe topic {PROBE_TOPIC}: {exc}"
