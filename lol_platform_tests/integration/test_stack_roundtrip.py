@@ -18,6 +18,12 @@ def test_stack_reports_every_service_up(service_stack):
     assert states == {name: "up" for name in ("kafka", "namenode", "datanode", "cassandra", "elasticsearch")}
 
 
+def test_kafka_writes_its_own_log(service_stack):
+    # Its slf4j binding must match Kafka's slf4j-api (1.7): with a 2.x binding Kafka logged nothing at all.
+    log = {row["service"]: row["log"] for row in service_stack.status()}["kafka"]
+    assert "Kafka Server started" in open(log, errors="replace").read()
+
+
 def test_kafka_produce_and_consume(kafka):
     producer = kafka.producer()
     payload = f'{{"hello": "{uuid.uuid4()}"}}'.encode()
