@@ -146,16 +146,7 @@ def bench_stream_latency(results: dict) -> None:
         time.sleep(5)  # consumer group assignment
         producer = kafka.producer(**{"linger.ms": 0})
         gen = MatchGenerator(seed=4, start_date=dt.date(2026, 1, 1))
-        latencies = []
-        for _ in range(30):
-            match = gen.match()
-            doc_id = f"{match['metadata']['matchId']}_1"
-            t0 = time.perf_counter()
-            producer.produce(kafka.topic, value=encode(match))
-            producer.flush(10)
-            while not es.client().exists(index=es.index, id=doc_id, realtime=False) and time.perf_counter() - t0 < 30:
-                time.sleep(0.02)
-            latencies.append(time.perf_counter() - t0)
+        latencies = [_searchable_latency(kafka, es, producer, gen.match()) for _ in range(30)]
         # Throughput: a backlog of 10,000 matches (100,000 documents) drained by one indexer.
         _produce(kafka, [encode(m) for m in gen.matches(10_000)])
         t0 = time.perf_counter()
@@ -167,10 +158,97 @@ def bench_stream_latency(results: dict) -> None:
         stop.set()
         runner.join(30)
     es.client().indices.delete(index=es.index, ignore=[404])
-    latencies.sort()
     results["stream_produce_to_searchable_median_s"] = round(statistics.median(latencies), 3)
-    results["stream_produce_to_searchable_p95_s"] = round(latencies[int(0.95 * len(latencies)) - 1], 3)
+    results["stream_produce_to_searchable_p95_s"] = round(_p95(latencies), 3)
     results["stream_docs_per_s"] = round(100_000 / drain_s)
+
+
+def _searchable_latency(kafka, es, producer, match) -> float:
+    """Seconds from produce() to the match's first document answering a (non-realtime) lookup."""
+    from lol_platform.devtools.generator import encode
+
+    doc_id = f"{match['metadata']['matchId']}_1"
+    t0 = time.perf_counter()
+    producer.produce(kafka.topic, value=encode(match))
+    producer.flush(10)
+    while not es.client().exists(index=es.index, id=doc_id, realtime=False) and time.perf_counter() - t0 < 30:
+        time.sleep(0.02)
+    return time.perf_counter() - t0
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, int(0.95 * len(ordered)) - 1)]
+
+
+def bench_stream_busy(results: dict) -> None:
+    """Produce -> searchable while a Spark batch run (one landed date, raw gate to Cassandra) is busy on the
+    same 2 cores: one sample a second for as long as the run lasts."""
+    from lol_platform.devtools.generator import MatchGenerator, encode
+    from lol_platform.speed.indexer import StreamConfig, StreamIndexer
+    from lol_platform_tests.integration.batch_support import land, run_batch
+
+    matches = int(os.environ.get("LOL_BENCH_BUSY_MATCHES", "10000"))
+    lake, cassandra = _lake(), _cassandra()
+    day = dt.date(2025, 3, 10)
+    land(lake, [encode(m) for m in MatchGenerator(seed=12, start_date=day, days=1, late_share=0.0, matches_per_day=matches).matches(matches)])
+    kafka = _kafka(f"bench_busy_{uuid.uuid4().hex[:6]}")
+    kafka.ensure_topic()
+    es = _elasticsearch(f"lol_matches_stream_busy_{uuid.uuid4().hex[:6]}")
+    stop = threading.Event()
+    indexer = StreamIndexer(kafka, es, StreamConfig(group_id=f"bench-{uuid.uuid4().hex[:6]}", batch_max_seconds=0.2), log=lambda *_: None)
+    with indexer:
+        runner = threading.Thread(target=lambda: indexer.run(should_stop=stop.is_set, report_every_s=3600), daemon=True)
+        runner.start()
+        time.sleep(5)  # consumer group assignment
+        producer = kafka.producer(**{"linger.ms": 0})
+        gen = MatchGenerator(seed=13, start_date=dt.date(2026, 1, 2))
+        batch = threading.Thread(target=lambda: run_batch(lake, cassandra, day), daemon=True)
+        t0 = time.perf_counter()
+        batch.start()
+        latencies = []
+        while batch.is_alive():
+            latencies.append(_searchable_latency(kafka, es, producer, gen.match()))
+            time.sleep(max(0.0, 1.0 - latencies[-1]))
+        busy_s = time.perf_counter() - t0
+        stop.set()
+        runner.join(30)
+    es.client().indices.delete(index=es.index, ignore=[404])
+    cassandra.close()
+    results["stream_busy_batch_matches"] = matches
+    results["stream_busy_batch_run_s"] = round(busy_s, 1)
+    results["stream_busy_samples"] = len(latencies)
+    results["stream_median_busy_s"] = round(statistics.median(latencies), 3)
+    results["stream_p95_busy_s"] = round(_p95(latencies), 3)
+
+
+def bench_backfill_30d(results: dict) -> None:
+    """A backfill as one run against one run per date, on the same landed dates (default 30 x 10,000 matches;
+    LOL_BENCH_BACKFILL_DAYS / LOL_BENCH_BACKFILL_PER_DAY size it, and the figures say which size ran)."""
+    from lol_platform.devtools.generator import MatchGenerator, encode
+    from lol_platform_tests.integration.batch_support import land, run_batch
+
+    days = int(os.environ.get("LOL_BENCH_BACKFILL_DAYS", "30"))
+    per_day = int(os.environ.get("LOL_BENCH_BACKFILL_PER_DAY", "10000"))
+    lake, cassandra = _lake(), _cassandra()
+    start = dt.date(2025, 4, 1)
+    payloads = [encode(m) for m in MatchGenerator(seed=14, start_date=start, days=days, late_share=0.0, matches_per_day=per_day).matches(days * per_day)]
+    for first in range(0, len(payloads), 10_000):
+        land(lake, payloads[first : first + 10_000], first_offset=first)
+    end = start + dt.timedelta(days=days - 1)
+    t0 = time.perf_counter()
+    run_batch(lake, cassandra, start, end)
+    one_run_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in range(days):
+        run_batch(lake, cassandra, start + dt.timedelta(days=i))
+    singles_s = time.perf_counter() - t0
+    cassandra.close()
+    results["backfill_days"] = days
+    results["backfill_matches_per_day"] = per_day
+    results["backfill_one_run_s"] = round(one_run_s, 1)
+    results["backfill_single_date_runs_s"] = round(singles_s, 1)
+    results["backfill_30d_speedup"] = round(singles_s / one_run_s, 2)
 
 
 def bench_batch(results: dict) -> None:
@@ -466,12 +544,16 @@ def main() -> int:
             results["stack_start_s"] = round(time.perf_counter() - t0, 1)
         results["stack_rss_mb"] = _stack_rss_mb(stack)
         cases = [("generator", bench_generator), ("contract", bench_contract), ("ingestion", bench_ingestion),
-                 ("stream", bench_stream_latency), ("cassandra_publish", bench_cassandra_publish), ("real_day", bench_real_day), ("batch", bench_batch),
+                 ("stream", bench_stream_latency), ("cassandra_publish", bench_cassandra_publish), ("real_day", bench_real_day), ("stream_busy", bench_stream_busy),
+                 ("backfill_30d", bench_backfill_30d), ("batch", bench_batch),
                  ("spark_cluster", bench_spark_cluster)]  # fmt: skip
         for name, fn in [(n, f) for n, f in cases if not only or n in only]:
             print(f"== {name}", flush=True)
             t0 = time.perf_counter()
-            fn(results)
+            try:
+                fn(results)
+            except Exception as exc:  # noqa: BLE001 - one failed case keeps the others' figures
+                results[f"{name}_error"] = f"{type(exc).__name__}: {exc}"[:500]
             print(f"   {time.perf_counter() - t0:.0f}s: " + json.dumps({k: v for k, v in results.items()}), flush=True)
     finally:
         if started and os.environ.get("LOL_KEEP_STACK") != "1":
