@@ -23,6 +23,42 @@ OUT = REPO / "bench" / "results.md"
 UTC = dt.timezone.utc
 
 
+def _stack_config():
+    from lol_stack.config import StackConfig
+
+    return StackConfig()
+
+
+# The bench's resources follow the stack's ports (the LOL_*_PORT settings), like the integration tests: a bench
+# run beside another stack on the default ports must not write into it.
+def _lake():
+    from lol_platform.resources import LakeResource
+
+    c = _stack_config()
+    return LakeResource(root=f"hdfs://{c.host}:{c.namenode_rpc_port}/bench/{uuid.uuid4().hex[:6]}", webhdfs_port=c.namenode_http_port)
+
+
+def _kafka(topic: str):
+    from lol_platform.resources import KafkaResource
+
+    c = _stack_config()
+    return KafkaResource(bootstrap_servers=f"{c.host}:{c.kafka_port}", topic=topic)
+
+
+def _cassandra():
+    from lol_platform.resources import CassandraResource
+
+    c = _stack_config()
+    return CassandraResource(hosts=c.host, port=c.cassandra_port)
+
+
+def _elasticsearch(index: str):
+    from lol_platform.resources import ElasticsearchResource
+
+    c = _stack_config()
+    return ElasticsearchResource(url=f"http://{c.host}:{c.elasticsearch_port}", index=index)
+
+
 def _median_time(fn, repeats: int) -> float:
     samples = []
     for _ in range(repeats):
@@ -70,11 +106,10 @@ def bench_ingestion(results: dict) -> None:
     from lol_platform.devtools.generator import MatchGenerator, encode
     from lol_platform.ingestion.sensor import IngestSettings
     from lol_platform.ingestion.sensor import ingest_tick
-    from lol_platform.resources import KafkaResource, LakeResource
 
-    kafka = KafkaResource(topic=f"bench_ingest_{uuid.uuid4().hex[:6]}")
+    kafka = _kafka(f"bench_ingest_{uuid.uuid4().hex[:6]}")
     kafka.ensure_topic()
-    lake = LakeResource(root=f"hdfs://127.0.0.1:8020/bench/{uuid.uuid4().hex[:6]}")
+    lake = _lake()
     n = 20_000
     _produce(kafka, [encode(m) for m in MatchGenerator(seed=3, start_date=dt.date(2026, 1, 1), days=3, matches_per_day=n / 3).matches(n)])
     settings = IngestSettings(max_messages=5_000, max_seconds=20)
@@ -98,12 +133,11 @@ def bench_ingestion(results: dict) -> None:
 def bench_stream_latency(results: dict) -> None:
     """Produce-to-searchable: from produce() to the document answering a search, while the stream runs."""
     from lol_platform.devtools.generator import MatchGenerator, encode
-    from lol_platform.resources import ElasticsearchResource, KafkaResource
     from lol_platform.speed.indexer import StreamConfig, StreamIndexer
 
-    kafka = KafkaResource(topic=f"bench_stream_{uuid.uuid4().hex[:6]}")
+    kafka = _kafka(f"bench_stream_{uuid.uuid4().hex[:6]}")
     kafka.ensure_topic()
-    es = ElasticsearchResource(index=f"lol_matches_stream_bench_{uuid.uuid4().hex[:6]}")
+    es = _elasticsearch(f"lol_matches_stream_bench_{uuid.uuid4().hex[:6]}")
     stop = threading.Event()
     indexer = StreamIndexer(kafka, es, StreamConfig(group_id=f"bench-{uuid.uuid4().hex[:6]}", batch_max_seconds=0.2), log=lambda *_: None)
     with indexer:
@@ -112,16 +146,7 @@ def bench_stream_latency(results: dict) -> None:
         time.sleep(5)  # consumer group assignment
         producer = kafka.producer(**{"linger.ms": 0})
         gen = MatchGenerator(seed=4, start_date=dt.date(2026, 1, 1))
-        latencies = []
-        for _ in range(30):
-            match = gen.match()
-            doc_id = f"{match['metadata']['matchId']}_1"
-            t0 = time.perf_counter()
-            producer.produce(kafka.topic, value=encode(match))
-            producer.flush(10)
-            while not es.client().exists(index=es.index, id=doc_id, realtime=False) and time.perf_counter() - t0 < 30:
-                time.sleep(0.02)
-            latencies.append(time.perf_counter() - t0)
+        latencies = [_searchable_latency(kafka, es, producer, gen.match()) for _ in range(30)]
         # Throughput: a backlog of 10,000 matches (100,000 documents) drained by one indexer.
         _produce(kafka, [encode(m) for m in gen.matches(10_000)])
         t0 = time.perf_counter()
@@ -133,20 +158,106 @@ def bench_stream_latency(results: dict) -> None:
         stop.set()
         runner.join(30)
     es.client().indices.delete(index=es.index, ignore=[404])
-    latencies.sort()
     results["stream_produce_to_searchable_median_s"] = round(statistics.median(latencies), 3)
-    results["stream_produce_to_searchable_p95_s"] = round(latencies[int(0.95 * len(latencies)) - 1], 3)
+    results["stream_produce_to_searchable_p95_s"] = round(_p95(latencies), 3)
     results["stream_docs_per_s"] = round(100_000 / drain_s)
+
+
+def _searchable_latency(kafka, es, producer, match) -> float:
+    """Seconds from produce() to the match's first document answering a (non-realtime) lookup."""
+    from lol_platform.devtools.generator import encode
+
+    doc_id = f"{match['metadata']['matchId']}_1"
+    t0 = time.perf_counter()
+    producer.produce(kafka.topic, value=encode(match))
+    producer.flush(10)
+    while not es.client().exists(index=es.index, id=doc_id, realtime=False) and time.perf_counter() - t0 < 30:
+        time.sleep(0.02)
+    return time.perf_counter() - t0
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, int(0.95 * len(ordered)) - 1)]
+
+
+def bench_stream_busy(results: dict) -> None:
+    """Produce -> searchable while a Spark batch run (one landed date, raw gate to Cassandra) is busy on the
+    same 2 cores: one sample a second for as long as the run lasts."""
+    from lol_platform.devtools.generator import MatchGenerator, encode
+    from lol_platform.speed.indexer import StreamConfig, StreamIndexer
+    from lol_platform_tests.integration.batch_support import land, run_batch
+
+    matches = int(os.environ.get("LOL_BENCH_BUSY_MATCHES", "10000"))
+    lake, cassandra = _lake(), _cassandra()
+    day = dt.date(2025, 3, 10)
+    land(lake, [encode(m) for m in MatchGenerator(seed=12, start_date=day, days=1, late_share=0.0, matches_per_day=matches).matches(matches)])
+    kafka = _kafka(f"bench_busy_{uuid.uuid4().hex[:6]}")
+    kafka.ensure_topic()
+    es = _elasticsearch(f"lol_matches_stream_busy_{uuid.uuid4().hex[:6]}")
+    stop = threading.Event()
+    indexer = StreamIndexer(kafka, es, StreamConfig(group_id=f"bench-{uuid.uuid4().hex[:6]}", batch_max_seconds=0.2), log=lambda *_: None)
+    with indexer:
+        runner = threading.Thread(target=lambda: indexer.run(should_stop=stop.is_set, report_every_s=3600), daemon=True)
+        runner.start()
+        time.sleep(5)  # consumer group assignment
+        producer = kafka.producer(**{"linger.ms": 0})
+        gen = MatchGenerator(seed=13, start_date=dt.date(2026, 1, 2))
+        batch = threading.Thread(target=lambda: run_batch(lake, cassandra, day), daemon=True)
+        t0 = time.perf_counter()
+        batch.start()
+        latencies = []
+        while batch.is_alive():
+            latencies.append(_searchable_latency(kafka, es, producer, gen.match()))
+            time.sleep(max(0.0, 1.0 - latencies[-1]))
+        busy_s = time.perf_counter() - t0
+        stop.set()
+        runner.join(30)
+    es.client().indices.delete(index=es.index, ignore=[404])
+    cassandra.close()
+    results["stream_busy_batch_matches"] = matches
+    results["stream_busy_batch_run_s"] = round(busy_s, 1)
+    results["stream_busy_samples"] = len(latencies)
+    results["stream_median_busy_s"] = round(statistics.median(latencies), 3)
+    results["stream_p95_busy_s"] = round(_p95(latencies), 3)
+
+
+def bench_backfill_30d(results: dict) -> None:
+    """A backfill as one run against one run per date, on the same landed dates (default 30 x 10,000 matches;
+    LOL_BENCH_BACKFILL_DAYS / LOL_BENCH_BACKFILL_PER_DAY size it, and the figures say which size ran)."""
+    from lol_platform.devtools.generator import MatchGenerator, encode
+    from lol_platform_tests.integration.batch_support import land, run_batch
+
+    days = int(os.environ.get("LOL_BENCH_BACKFILL_DAYS", "30"))
+    per_day = int(os.environ.get("LOL_BENCH_BACKFILL_PER_DAY", "10000"))
+    lake, cassandra = _lake(), _cassandra()
+    start = dt.date(2025, 4, 1)
+    payloads = [encode(m) for m in MatchGenerator(seed=14, start_date=start, days=days, late_share=0.0, matches_per_day=per_day).matches(days * per_day)]
+    for first in range(0, len(payloads), 10_000):
+        land(lake, payloads[first : first + 10_000], first_offset=first)
+    end = start + dt.timedelta(days=days - 1)
+    t0 = time.perf_counter()
+    run_batch(lake, cassandra, start, end)
+    one_run_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in range(days):
+        run_batch(lake, cassandra, start + dt.timedelta(days=i))
+    singles_s = time.perf_counter() - t0
+    cassandra.close()
+    results["backfill_days"] = days
+    results["backfill_matches_per_day"] = per_day
+    results["backfill_one_run_s"] = round(one_run_s, 1)
+    results["backfill_single_date_runs_s"] = round(singles_s, 1)
+    results["backfill_30d_speedup"] = round(singles_s / one_run_s, 2)
 
 
 def bench_batch(results: dict) -> None:
     """Spark batch chain: one 3-day backfill as one run, against three single-date runs."""
     from lol_platform.devtools.generator import MatchGenerator, encode
-    from lol_platform.resources import CassandraResource, LakeResource
     from lol_platform_tests.integration.batch_support import land, run_batch
 
-    lake = LakeResource(root=f"hdfs://127.0.0.1:8020/bench/{uuid.uuid4().hex[:6]}")
-    cassandra = CassandraResource()
+    lake = _lake()
+    cassandra = _cassandra()
     start = dt.date(2025, 2, 1)  # inside the partitions (LOL_PARTITIONS_START)
     per_day = 1_000
     land(lake, [encode(m) for m in MatchGenerator(seed=5, start_date=start, days=3, late_share=0.05, matches_per_day=per_day).matches(3 * per_day)])
@@ -180,7 +291,6 @@ def bench_spark_cluster(results: dict) -> None:
 
     from lol_platform.devtools.generator import MatchGenerator, encode
     from lol_platform.devtools.spark_env import build_executor_env
-    from lol_platform.resources import LakeResource
     from lol_platform_tests.integration.batch_support import land
 
     names = [s.name for s in spark_services(Stack().config)]
@@ -189,7 +299,7 @@ def bench_spark_cluster(results: dict) -> None:
     if started:
         Stack(only=started, spark_cluster=True).up()
     try:
-        lake = LakeResource(root=f"hdfs://127.0.0.1:8020/bench/{uuid.uuid4().hex[:6]}")
+        lake = _lake()
         start, per_day = dt.date(2025, 2, 11), int(os.environ.get("LOL_BENCH_CLUSTER_PER_DAY", 1_000))
         land(lake, [encode(m) for m in MatchGenerator(seed=6, start_date=start, days=3, late_share=0.05, matches_per_day=per_day).matches(3 * per_day)])
         python_env = str(build_executor_env())
@@ -213,6 +323,55 @@ def bench_spark_cluster(results: dict) -> None:
     finally:
         if started and os.environ.get("LOL_KEEP_STACK") != "1":
             Stack(only=started, spark_cluster=True).down()
+
+
+def synthetic_cleaned(spark, matches: int, day: dt.date):
+    """`matches` x 10 rows shaped like cleaned participants (every column, its type), made in Spark: the
+    publish's input without the clean run in front of it. Values are filler; only shape and volume matter."""
+    from pyspark.sql import functions as F
+
+    from lol_core.schemas import CLEANED_PARTICIPANTS
+    from spark_jobs.schema_conform import conform
+
+    row = F.col("id")
+    special = {
+        "match_id": F.concat(F.lit("BENCH_"), (row / 10).cast("long").cast("string")),
+        "match_date": F.lit(day),
+        "participant_id": row % 10 + 1,
+        "team_id": F.when(row % 10 < 5, 100).otherwise(200),
+        "team_bans": F.array(*[F.lit(i) for i in range(5)]),
+        "riot_id_game_name": F.concat(F.lit("player"), (row % 9973).cast("string")),
+    }
+    by_type = {"string": lambda n: F.concat(F.lit(n), (row % 97).cast("string")), "bool": lambda n: row % 2 == 0,
+               "float64": lambda n: F.rand(7) * 10, "timestamp": lambda n: F.current_timestamp(), "date": lambda n: F.lit(day)}  # fmt: skip
+    columns = [special.get(f.name, by_type.get(f.type, lambda n: row % 1000)(f.name)).alias(f.name) for f in CLEANED_PARTICIPANTS]
+    return conform(spark.range(matches * 10).select(*columns), CLEANED_PARTICIPANTS)
+
+
+def bench_cassandra_publish(results: dict) -> None:
+    """The participants' publish alone (match partitions replaced in single-partition batches, then the date's
+    index), on rows already cached in Spark: rows/s of the Cassandra write path, median of 3."""
+    from lol_core.schemas import CLEANED_PARTICIPANTS, names
+    from lol_platform.batch.cassandra_publish import publish_participants
+    from lol_platform_tests.integration.batch_support import resources
+
+    matches = int(os.environ.get("LOL_BENCH_PUBLISH_MATCHES", "20000"))
+    cassandra = _cassandra()
+    cassandra.session()  # the schema
+    spark = resources(_lake(), cassandra)["pyspark"].spark_session
+    day = dt.date(2025, 3, 20)
+    rows = synthetic_cleaned(spark, matches, day).persist()
+    rows.count()
+    rates, retries = [], 0
+    for _ in range(3):
+        report = publish_participants(rows, names(CLEANED_PARTICIPANTS), cassandra, [day])
+        rates.append(report.rows_per_s)
+        retries += report.write.retries
+    rows.unpersist()
+    results["cassandra_publish_micro_rows"] = matches * 10
+    results["cassandra_publish_micro_rows_per_s"] = round(statistics.median(rates))
+    results["cassandra_publish_micro_retries"] = retries
+    cassandra.close()
 
 
 class PeakRss(threading.Thread):
@@ -258,12 +417,11 @@ def bench_real_day(results: dict) -> None:
     from dagster import DagsterInstance
 
     from lol_platform.devtools.generator import MatchGenerator, encode
-    from lol_platform.resources import CassandraResource, LakeResource
     from lol_platform_tests.integration.batch_support import land, run_batch
 
     matches = int(os.environ.get("LOL_BENCH_DAY_MATCHES", "100000"))
-    lake = LakeResource(root=f"hdfs://127.0.0.1:8020/bench/{uuid.uuid4().hex[:6]}")
-    cassandra = CassandraResource()
+    lake = _lake()
+    cassandra = _cassandra()
     day = dt.date(2025, 3, 3)
     payloads = [encode(m) for m in MatchGenerator(seed=11, start_date=day, days=1, late_share=0.0, matches_per_day=matches).matches(matches)]
     t0 = time.perf_counter()
@@ -386,12 +544,16 @@ def main() -> int:
             results["stack_start_s"] = round(time.perf_counter() - t0, 1)
         results["stack_rss_mb"] = _stack_rss_mb(stack)
         cases = [("generator", bench_generator), ("contract", bench_contract), ("ingestion", bench_ingestion),
-                 ("stream", bench_stream_latency), ("real_day", bench_real_day), ("batch", bench_batch),
+                 ("stream", bench_stream_latency), ("cassandra_publish", bench_cassandra_publish), ("real_day", bench_real_day), ("stream_busy", bench_stream_busy),
+                 ("backfill_30d", bench_backfill_30d), ("batch", bench_batch),
                  ("spark_cluster", bench_spark_cluster)]  # fmt: skip
         for name, fn in [(n, f) for n, f in cases if not only or n in only]:
             print(f"== {name}", flush=True)
             t0 = time.perf_counter()
-            fn(results)
+            try:
+                fn(results)
+            except Exception as exc:  # noqa: BLE001 - one failed case keeps the others' figures
+                results[f"{name}_error"] = f"{type(exc).__name__}: {exc}"[:500]
             print(f"   {time.perf_counter() - t0:.0f}s: " + json.dumps({k: v for k, v in results.items()}), flush=True)
     finally:
         if started and os.environ.get("LOL_KEEP_STACK") != "1":
