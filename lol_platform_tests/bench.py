@@ -6,6 +6,7 @@ work in the same run. Needs the stack (started here if it is not up, and stopped
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -133,18 +134,8 @@ def bench_ingestion(results: dict) -> None:
 def bench_stream_latency(results: dict) -> None:
     """Produce-to-searchable: from produce() to the document answering a search, while the stream runs."""
     from lol_platform.devtools.generator import MatchGenerator, encode
-    from lol_platform.speed.indexer import StreamConfig, StreamIndexer
 
-    kafka = _kafka(f"bench_stream_{uuid.uuid4().hex[:6]}")
-    kafka.ensure_topic()
-    es = _elasticsearch(f"lol_matches_stream_bench_{uuid.uuid4().hex[:6]}")
-    stop = threading.Event()
-    indexer = StreamIndexer(kafka, es, StreamConfig(group_id=f"bench-{uuid.uuid4().hex[:6]}", batch_max_seconds=0.2), log=lambda *_: None)
-    with indexer:
-        runner = threading.Thread(target=lambda: indexer.run(should_stop=stop.is_set, report_every_s=3600), daemon=True)
-        runner.start()
-        time.sleep(5)  # consumer group assignment
-        producer = kafka.producer(**{"linger.ms": 0})
+    with _running_indexer("stream") as (kafka, es, producer):
         gen = MatchGenerator(seed=4, start_date=dt.date(2026, 1, 1))
         latencies = [_searchable_latency(kafka, es, producer, gen.match()) for _ in range(30)]
         # Throughput: a backlog of 10,000 matches (100,000 documents) drained by one indexer.
@@ -155,12 +146,33 @@ def bench_stream_latency(results: dict) -> None:
             time.sleep(0.5)
             es.client().indices.refresh(index=es.index)
         drain_s = time.perf_counter() - t0
-        stop.set()
-        runner.join(30)
-    es.client().indices.delete(index=es.index, ignore=[404])
     results["stream_produce_to_searchable_median_s"] = round(statistics.median(latencies), 3)
     results["stream_produce_to_searchable_p95_s"] = round(_p95(latencies), 3)
     results["stream_docs_per_s"] = round(100_000 / drain_s)
+
+
+@contextlib.contextmanager
+def _running_indexer(name: str):
+    """A topic and an index of their own with one live stream indexer between them: (kafka, es, producer)."""
+    from lol_platform.speed.indexer import StreamConfig, StreamIndexer
+
+    kafka = _kafka(f"bench_{name}_{uuid.uuid4().hex[:6]}")
+    kafka.ensure_topic()
+    es = _elasticsearch(f"lol_matches_stream_{name}_{uuid.uuid4().hex[:6]}")
+    stop = threading.Event()
+    indexer = StreamIndexer(kafka, es, StreamConfig(group_id=f"bench-{uuid.uuid4().hex[:6]}", batch_max_seconds=0.2), log=lambda *_: None)
+    try:
+        with indexer:
+            runner = threading.Thread(target=lambda: indexer.run(should_stop=stop.is_set, report_every_s=3600), daemon=True)
+            runner.start()
+            time.sleep(5)  # consumer group assignment
+            try:
+                yield kafka, es, kafka.producer(**{"linger.ms": 0})
+            finally:
+                stop.set()
+                runner.join(30)
+    finally:
+        es.client().indices.delete(index=es.index, ignore=[404])
 
 
 def _searchable_latency(kafka, es, producer, match) -> float:
@@ -185,23 +197,13 @@ def bench_stream_busy(results: dict) -> None:
     """Produce -> searchable while a Spark batch run (one landed date, raw gate to Cassandra) is busy on the
     same 2 cores: one sample a second for as long as the run lasts."""
     from lol_platform.devtools.generator import MatchGenerator, encode
-    from lol_platform.speed.indexer import StreamConfig, StreamIndexer
     from lol_platform_tests.integration.batch_support import land, run_batch
 
     matches = int(os.environ.get("LOL_BENCH_BUSY_MATCHES", "10000"))
     lake, cassandra = _lake(), _cassandra()
     day = dt.date(2025, 3, 10)
     land(lake, [encode(m) for m in MatchGenerator(seed=12, start_date=day, days=1, late_share=0.0, matches_per_day=matches).matches(matches)])
-    kafka = _kafka(f"bench_busy_{uuid.uuid4().hex[:6]}")
-    kafka.ensure_topic()
-    es = _elasticsearch(f"lol_matches_stream_busy_{uuid.uuid4().hex[:6]}")
-    stop = threading.Event()
-    indexer = StreamIndexer(kafka, es, StreamConfig(group_id=f"bench-{uuid.uuid4().hex[:6]}", batch_max_seconds=0.2), log=lambda *_: None)
-    with indexer:
-        runner = threading.Thread(target=lambda: indexer.run(should_stop=stop.is_set, report_every_s=3600), daemon=True)
-        runner.start()
-        time.sleep(5)  # consumer group assignment
-        producer = kafka.producer(**{"linger.ms": 0})
+    with _running_indexer("busy") as (kafka, es, producer):
         gen = MatchGenerator(seed=13, start_date=dt.date(2026, 1, 2))
         batch = threading.Thread(target=lambda: run_batch(lake, cassandra, day), daemon=True)
         t0 = time.perf_counter()
@@ -211,9 +213,6 @@ def bench_stream_busy(results: dict) -> None:
             latencies.append(_searchable_latency(kafka, es, producer, gen.match()))
             time.sleep(max(0.0, 1.0 - latencies[-1]))
         busy_s = time.perf_counter() - t0
-        stop.set()
-        runner.join(30)
-    es.client().indices.delete(index=es.index, ignore=[404])
     cassandra.close()
     results["stream_busy_batch_matches"] = matches
     results["stream_busy_batch_run_s"] = round(busy_s, 1)
