@@ -11,7 +11,7 @@ from dagster import EnvVar
 from lol_platform.resources.cassandra import CassandraResource
 from lol_platform.resources.elasticsearch import ElasticsearchResource
 from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
-from lol_platform.resources.kafka import KafkaResource
+from lol_platform.resources.kafka import DEFAULT_RETENTION_BYTES, KafkaResource
 from lol_platform.resources.lake import LakeResource
 from lol_platform.resources.spark import spark_resource
 
@@ -45,6 +45,8 @@ def kafka_resource(role: str | None = None) -> KafkaResource:
         topic_partitions=_env_int("LOL_KAFKA_TOPIC_PARTITIONS", 4),
         replication_factor=_env_int("LOL_KAFKA_REPLICATION_FACTOR", 1),
         min_insync_replicas=_env_int("LOL_KAFKA_MIN_INSYNC_REPLICAS", 1),
+        retention_hours=_env_int("LOL_KAFKA_RETENTION_HOURS", 168),
+        retention_bytes=_env_int("LOL_KAFKA_RETENTION_BYTES", DEFAULT_RETENTION_BYTES),
         acks=_env("LOL_KAFKA_ACKS", "all"),
         isolation_level=_env("LOL_KAFKA_ISOLATION_LEVEL", "read_committed"),
     )

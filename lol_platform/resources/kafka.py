@@ -25,6 +25,9 @@ from pydantic import Field
 from lol_platform.resources.errors import ServiceRejected, ServiceUnavailable
 
 
+# 2 GiB a partition (8 GiB for the default 4): size it to the brokers' disks with LOL_KAFKA_RETENTION_BYTES.
+DEFAULT_RETENTION_BYTES = 2 * 1024**3
+
 @dataclass(frozen=True)
 class KafkaMessage:
     """One message of the match topic as both layers see it: the batch sensor lands it, the stream indexes it."""
@@ -92,6 +95,9 @@ class KafkaResource(ConfigurableResource):
     # A cluster of several brokers: how a created topic is replicated, and what producers and consumers ask for.
     replication_factor: int = Field(default=1, description="replicas of each partition of a topic created here (3 on a cluster)")
     min_insync_replicas: int = Field(default=1, description="min.insync.replicas of a created topic: with acks=all, writes need this many replicas (2 of 3)")
+    # Retention by time and by size: a burst (or a stalled consumer) must not fill the brokers' disks.
+    retention_hours: int = Field(default=168, description="retention.ms of a created topic, in hours")
+    retention_bytes: int = Field(default=DEFAULT_RETENTION_BYTES, description="retention.bytes of a created topic, per partition (-1: no limit)")
     acks: str = Field(default="all", description="producer acks: 'all' (with idempotence, no loss and no duplicate on retry), '1' or '0'")
     isolation_level: str = Field(default="read_committed", description="consumer isolation.level: read_committed or read_uncommitted")
 
@@ -218,8 +224,11 @@ class KafkaResource(ConfigurableResource):
 
     def new_topic(self, topic: str, partitions: int) -> NewTopic:
         """The topic as this resource creates it: partitions, replication and the in-sync minimum for acks=all."""
-        return NewTopic(topic, num_partitions=partitions, replication_factor=self.replication_factor,
-                        config={"min.insync.replicas": str(self.min_insync_replicas)})  # fmt: skip
+        return NewTopic(topic, num_partitions=partitions, replication_factor=self.replication_factor, config=self.topic_config())
+
+    def topic_config(self) -> dict[str, str]:
+        return {"min.insync.replicas": str(self.min_insync_replicas),
+                "retention.ms": str(self.retention_hours * 3_600_000), "retention.bytes": str(self.retention_bytes)}  # fmt: skip
 
     def wait_for_leaders(self, topic: str | None = None, expected_partitions: int | None = None,
                          timeout_s: float | None = None) -> list[int]:  # fmt: skip

@@ -24,6 +24,17 @@ def test_kafka_writes_its_own_log(service_stack):
     assert "Kafka Server started" in open(log, errors="replace").read()
 
 
+def test_a_created_topic_is_retained_by_size_as_well_as_time(kafka):
+    from confluent_kafka.admin import ConfigResource
+
+    resource = ConfigResource(ConfigResource.Type.TOPIC, kafka.topic)
+    admin = kafka.admin()  # held: a client collected mid-request cancels it
+    configs = admin.describe_configs([resource])[resource].result(timeout=30)
+    assert configs["retention.bytes"].value == str(kafka.retention_bytes) != "-1"
+    assert configs["retention.ms"].value == str(kafka.retention_hours * 3_600_000)
+    assert configs["min.insync.replicas"].value == str(kafka.min_insync_replicas)
+
+
 def test_kafka_produce_and_consume(kafka):
     producer = kafka.producer()
     payload = f'{{"hello": "{uuid.uuid4()}"}}'.encode()

@@ -25,7 +25,9 @@ from lol_platform.resources.spark import spark_config
 def test_kafka_topic_replication_and_min_insync_reach_the_created_topic():
     topic = KafkaResource(replication_factor=3, min_insync_replicas=2).new_topic("lol_matches", 12)
     assert (topic.topic, topic.num_partitions, topic.replication_factor) == ("lol_matches", 12, 3)
-    assert topic.config == {"min.insync.replicas": "2"}
+    assert topic.config == {"min.insync.replicas": "2", "retention.ms": str(168 * 3_600_000), "retention.bytes": str(2 * 1024**3)}
+    sized = KafkaResource(retention_hours=24, retention_bytes=1024).new_topic("t", 1)
+    assert (sized.config["retention.ms"], sized.config["retention.bytes"]) == ("86400000", "1024")
 
 
 def test_kafka_producer_acks_and_consumer_isolation_reach_librdkafka(monkeypatch):
@@ -43,10 +45,12 @@ def test_kafka_producer_acks_and_consumer_isolation_reach_librdkafka(monkeypatch
 
 def test_kafka_cluster_settings_come_from_the_environment(monkeypatch):
     for name, value in {"LOL_KAFKA_TOPIC_PARTITIONS": "12", "LOL_KAFKA_REPLICATION_FACTOR": "3", "LOL_KAFKA_MIN_INSYNC_REPLICAS": "2",
-                        "LOL_KAFKA_ACKS": "all", "LOL_KAFKA_ISOLATION_LEVEL": "read_committed"}.items():  # fmt: skip
+                        "LOL_KAFKA_ACKS": "all", "LOL_KAFKA_ISOLATION_LEVEL": "read_committed",
+                        "LOL_KAFKA_RETENTION_HOURS": "72", "LOL_KAFKA_RETENTION_BYTES": "5000000"}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     kafka = kafka_resource("INGEST").process_config_and_initialize()
     assert (kafka.topic_partitions, kafka.replication_factor, kafka.min_insync_replicas) == (12, 3, 2)
+    assert (kafka.retention_hours, kafka.retention_bytes) == (72, 5_000_000)
 
 
 @pytest.mark.parametrize(

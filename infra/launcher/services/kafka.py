@@ -176,6 +176,7 @@ class Kafka(JavaService):
             # Secure: only lol_admin creates topics (provision); the clients have no CREATE anyway.
             f"auto.create.topics.enable={'false' if c.secure else 'true'}",
             "log.retention.hours=168",
+            "log.retention.bytes=2147483648",  # and by size (per partition): a flood must not fill the disk
             "",
         ]
         _write_owner_only(self.properties_path, "\n".join(lines))
