@@ -1,8 +1,9 @@
 """`lol-platform spark-env`: the Python environment a Spark cluster's executors run, packed with venv-pack.
 
-Executors import, besides pyspark (which every Spark worker provides), only cassandra-driver: see
+Executors import, besides pyspark (which every Spark worker provides), cassandra-driver and pyarrow (the
+Cassandra publish receives its rows as Arrow batches through mapInArrow): see
 `lol_platform/resources/spark_shipping.py`. The archive holds a virtualenv of this interpreter's Python version
-(PySpark refuses a worker of another minor version) with cassandra-driver at the driver's own version, and is
+(PySpark refuses a worker of another minor version) with those at the driver's own versions, and is
 shipped with each application (`spark.archives`, LOL_SPARK_PYTHON_ENV). Built once per requirement set: its name
 carries their hash, so a rebuild happens only when they change. A venv-pack archive links to the base
 interpreter by path (here the one this virtualenv was made from): every worker needs Python at that path.
@@ -18,7 +19,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 # What executors import beyond pyspark and the project's shipped code.
-EXECUTOR_DISTRIBUTIONS = ("cassandra-driver",)
+EXECUTOR_DISTRIBUTIONS = ("cassandra-driver", "pyarrow")
 VENV_PACK = "venv-pack==0.2.0"
 
 
