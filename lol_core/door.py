@@ -44,6 +44,8 @@ _PARTICIPANT_KEYS = {
     "champLevel": "champ_level",
 }  # fmt: skip
 _NO_BAN = -1  # Riot's championId for a skipped ban
+# (Riot key, column, its fast predicate): a value the predicate passes skips check_value and its error text.
+_PARTICIPANT_CHECKS = [(key, col, rules.passes(_FIELDS[col])) for key, col in _PARTICIPANT_KEYS.items()]
 
 
 def quarantine_text(value: bytes | None) -> str | None:
@@ -190,8 +192,9 @@ def _participant_row(p: Any, index: int, match: dict, bans: dict, match_id: str)
     if not isinstance(p, dict):
         raise _fail("message.shape", f"{where} is not an object", match_id)
     row = dict(match)
-    for key, col in _PARTICIPANT_KEYS.items():
-        row[col] = _value(_FIELDS[col], p.get(key), f"{where}.{key}", match_id)
+    for key, col, passes in _PARTICIPANT_CHECKS:
+        value = p.get(key)
+        row[col] = value if passes(value) else _value(_FIELDS[col], value, f"{where}.{key}", match_id)
     row["team_bans"] = bans[row["team_id"]]
     return row
 
