@@ -59,7 +59,7 @@ class ElasticsearchResource(ConfigurableResource):
         if self._client is None:
             from elasticsearch import Elasticsearch
 
-            self._client = Elasticsearch(self.url, **self.client_options())
+            self._client = Elasticsearch(self.url, serializer=_orjson_serializer(), **self.client_options())
         return self._client
 
     def health_check(self) -> dict:
@@ -95,3 +95,24 @@ class ElasticsearchResource(ConfigurableResource):
         es.indices.put_index_template(name=self.index, body={**self.template(), "index_patterns": [self.index]})
         if not es.indices.exists(index=self.index):
             es.indices.create(index=self.index, ignore=400)  # 400: created concurrently
+
+
+def _orjson_serializer():
+    """The client's JSON through orjson: serializing bulk bodies with the standard library was a fifth of the
+    stream indexer's CPU. Whatever orjson declines (a Decimal, a non-string key) goes the standard way."""
+    import orjson
+    from elasticsearch.serializer import JSONSerializer
+
+    class OrjsonSerializer(JSONSerializer):
+        def dumps(self, data):
+            if isinstance(data, str):
+                return data
+            try:
+                return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+            except TypeError:  # orjson.JSONEncodeError is a TypeError
+                return super().dumps(data)
+
+        def loads(self, s):
+            return orjson.loads(s)
+
+    return OrjsonSerializer()

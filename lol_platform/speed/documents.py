@@ -13,8 +13,9 @@ from lol_core.features import FEATURE_INPUTS, NumpyOps, feature_columns
 from lol_core.schemas import FEATURE_FIELDS, STREAM_DOCUMENT, names
 from lol_platform.resources.kafka import KafkaMessage
 
-_DOC_FIELDS = names(STREAM_DOCUMENT)
 _FEATURES = names(FEATURE_FIELDS)
+_DOC_COLUMNS = [f.name for f in STREAM_DOCUMENT if f.name not in _FEATURES]  # taken from the row as they are
+_TEMPORAL = {f.name for f in STREAM_DOCUMENT if f.type in ("date", "timestamp")}  # sent as ISO 8601 text
 
 
 # A document's Elasticsearch version (external versioning): its message's Kafka coordinates, so a copy of a
@@ -46,6 +47,7 @@ def build_documents(messages: list[KafkaMessage], now: dt.datetime, date_window:
     """The same door as the batch layer, `date_window` included, so both layers hold the same matches."""
     batch = DocumentBatch()
     rows: list[dict] = []
+    indexed_at = now.isoformat()
     for m in messages:
         try:
             match_rows = parse_match(m.value, date_window)
@@ -53,18 +55,22 @@ def build_documents(messages: list[KafkaMessage], now: dt.datetime, date_window:
             batch.quarantined.append(_quarantine_doc(m, exc, now))
             continue
         _add_team_totals(match_rows)
+        # The match's dates are shared by its 10 rows: turned into text once.
+        shared = {name: match_rows[0][name].isoformat() for name in _TEMPORAL if name != "indexed_at"}
+        version = document_version(m.partition, m.offset)
         for row in match_rows:
-            row.update(kafka_partition=m.partition, kafka_offset=m.offset, indexed_at=now)
+            row.update(shared, kafka_partition=m.partition, kafka_offset=m.offset, indexed_at=indexed_at, _version=version)
         rows += match_rows
         if m.timestamp_ms:
             batch.created_ms.append(m.timestamp_ms)
     if rows:
-        features = _features(rows)
+        features = {name: values.tolist() for name, values in _features(rows).items()}
         for i, row in enumerate(rows):
-            doc = {name: _jsonable(row[name]) for name in _DOC_FIELDS if name not in _FEATURES}
-            doc.update({name: float(features[name][i]) for name in _FEATURES})
+            doc = {name: row[name] for name in _DOC_COLUMNS}
+            for name, values in features.items():
+                doc[name] = values[i]
             doc["_id"] = document_id(row["match_id"], row["participant_id"])
-            doc["_version"] = document_version(row["kafka_partition"], row["kafka_offset"])
+            doc["_version"] = row["_version"]
             batch.documents.append(doc)
     return batch
 
@@ -83,14 +89,6 @@ def _features(rows: list[dict]) -> dict[str, np.ndarray]:
     """The batch layer's formulas, vectorised over the whole micro-batch."""
     columns = {name: np.fromiter((r[name] for r in rows), dtype="float64", count=len(rows)) for name in FEATURE_INPUTS}
     return {name: np.broadcast_to(values, len(rows)) for name, values in feature_columns(columns, NumpyOps()).items()}
-
-
-def _jsonable(value):
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def _quarantine_doc(m: KafkaMessage, exc: ContractViolation, now: dt.datetime) -> dict:
