@@ -148,7 +148,7 @@ def passes(field: Field):
     what the predicate does not decide, such as non-ASCII strings, accepts)."""
     if field.type == "list<int32>" or field.type not in _PY_TYPES or (field.type == "string" and (field.ge, field.le) != (None, None)):
         return lambda value: False
-    expected, nullable, isin = _PY_TYPES[field.type], field.nullable, field.isin
+    nullable, isin = field.nullable, field.isin
     if field.type == "string":
         longest, pattern = field.max_len, _compiled(field.pattern).fullmatch if field.pattern else None
         return lambda v: (v is None and nullable) or (
