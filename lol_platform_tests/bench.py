@@ -151,6 +151,59 @@ def bench_stream_latency(results: dict) -> None:
     results["stream_docs_per_s"] = round(100_000 / drain_s)
 
 
+def bench_stream_scaleout(results: dict) -> None:
+    """The same backlog (4 Kafka partitions) drained by one `lol-platform stream` process and by two in one
+    consumer group: documents per second from the first document searchable to the last."""
+    from lol_platform.devtools.generator import MatchGenerator, encode
+
+    matches = int(os.environ.get("LOL_BENCH_SCALEOUT_MATCHES", "10000"))
+    payloads = [encode(m) for m in MatchGenerator(seed=15, start_date=dt.date(2026, 1, 1)).matches(matches)]
+    for indexers in (1, 2):
+        name = f"scaleout{indexers}_{uuid.uuid4().hex[:6]}"
+        kafka, es = _kafka(f"bench_{name}"), _elasticsearch(f"lol_matches_stream_{name}")
+        kafka.ensure_topic()
+        _produce(kafka, payloads)
+        es.ensure_index()
+        env = {**os.environ, "LOL_BENCH_TOPIC": kafka.topic, "LOL_BENCH_INDEX": es.index, "LOL_BENCH_GROUP": f"bench-{name}"}
+        procs = [subprocess.Popen([sys.executable, "-m", "lol_platform_tests.bench", "stream-indexer"], env=env,
+                                  stdout=subprocess.DEVNULL) for _ in range(indexers)]  # fmt: skip
+        try:
+            first, last = _wait_for_documents(es, matches * 10, timeout_s=900)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(60)
+            es.client().indices.delete(index=es.index, ignore=[404])
+        results[f"stream_{indexers}_indexer{'s' if indexers > 1 else ''}_docs_per_s"] = round(matches * 10 / (last - first))
+    results["stream_scaleout_matches"] = matches
+    results["stream_two_indexers_speedup"] = round(results["stream_2_indexers_docs_per_s"] / results["stream_1_indexer_docs_per_s"], 2)
+
+
+def _wait_for_documents(es, expected: int, timeout_s: float) -> tuple[float, float]:
+    """(when the first document was searchable, when the expected count was), polling every 0.25 s."""
+    client, first, t0 = es.client(), None, time.perf_counter()
+    while time.perf_counter() - t0 < timeout_s:
+        client.indices.refresh(index=es.index)
+        count = client.count(index=es.index)["count"]
+        now = time.perf_counter()
+        first = first if first is not None or count == 0 else now
+        if count >= expected:
+            return first, now
+        time.sleep(0.25)
+    raise TimeoutError(f"{es.index}: fewer than {expected} documents after {timeout_s:.0f} s")
+
+
+def stream_indexer_main() -> int:
+    """One bench stream indexer (`python -m lol_platform_tests.bench stream-indexer`): `lol-platform stream`'s
+    loop on LOL_BENCH_TOPIC, LOL_BENCH_INDEX and LOL_BENCH_GROUP, until SIGTERM."""
+    from lol_platform.devtools.cli import stream_until_stopped
+    from lol_platform.speed.indexer import StreamConfig
+
+    kafka, es = _kafka(os.environ["LOL_BENCH_TOPIC"]), _elasticsearch(os.environ["LOL_BENCH_INDEX"])
+    return stream_until_stopped(kafka, es, StreamConfig(group_id=os.environ["LOL_BENCH_GROUP"], max_attempts=None))
+
+
 @contextlib.contextmanager
 def _running_indexer(name: str):
     """A topic and an index of their own with one live stream indexer between them: (kafka, es, producer)."""
@@ -543,7 +596,7 @@ def main() -> int:
             results["stack_start_s"] = round(time.perf_counter() - t0, 1)
         results["stack_rss_mb"] = _stack_rss_mb(stack)
         cases = [("generator", bench_generator), ("contract", bench_contract), ("ingestion", bench_ingestion),
-                 ("stream", bench_stream_latency), ("cassandra_publish", bench_cassandra_publish), ("real_day", bench_real_day), ("stream_busy", bench_stream_busy),
+                 ("stream", bench_stream_latency), ("stream_scaleout", bench_stream_scaleout), ("cassandra_publish", bench_cassandra_publish), ("real_day", bench_real_day), ("stream_busy", bench_stream_busy),
                  ("backfill_30d", bench_backfill_30d), ("batch", bench_batch),
                  ("spark_cluster", bench_spark_cluster)]  # fmt: skip
         for name, fn in [(n, f) for n, f in cases if not only or n in only]:
@@ -590,4 +643,4 @@ def _write(results: dict, partial: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stream_indexer_main() if sys.argv[1:] == ["stream-indexer"] else main())
