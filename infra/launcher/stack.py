@@ -98,9 +98,11 @@ class Stack:
             classpath = resolve_classpath(self.config, pom)
             progress(f"  {pom:<14} {classpath.count(':') + 1} jars resolved in {time.monotonic() - t0:.1f}s")
 
-    def down(self, progress=print) -> None:
+    def down(self, progress=print, grace_s: float = 30) -> None:
+        """Stop every service: SIGTERM, and SIGKILL after `grace_s` (a throwaway test stack passes a short one;
+        every store here survives a SIGKILL, which the fault-injection suite proves)."""
         for svc in reversed(self.services):
-            if svc.stop():
+            if svc.stop(timeout_s=grace_s):
                 progress(f"  {svc.name:<14} stopped")
             else:
                 progress(f"  {svc.name:<14} was not running")

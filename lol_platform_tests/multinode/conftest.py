@@ -22,17 +22,6 @@ from lol_stack.config import REPO_ROOT
 NODES = 3
 
 
-def pytest_collection_modifyitems(config, items):
-    # `make test` leaves the multi-node test out (it costs more than the suite's budget): it runs only when
-    # selected by marker (`make multinode`, `-m multinode`).
-    if "multinode" in (config.option.markexpr or ""):
-        return
-    skip = pytest.mark.skip(reason="multi-node test: run it with `make multinode` (pytest -m multinode)")
-    for item in items:
-        if item.get_closest_marker("multinode"):
-            item.add_marker(skip)
-
-
 def multinode_config():
     from lol_stack import StackConfig
 
@@ -83,7 +72,9 @@ def multinode_stack():
     print(f"multi-node stack: {json.dumps(cost)}", flush=True)
     yield stack
     if started_here and os.environ.get("LOL_KEEP_STACK") != "1":
-        stack.down(progress=lambda line: None)
+        # Nine JVMs stopped gracefully one by one took a minute; this stack is the test's own and every
+        # store in it survives SIGKILL, so a short grace is enough.
+        stack.down(progress=lambda line: None, grace_s=3)
 
 
 @pytest.fixture(scope="module")
