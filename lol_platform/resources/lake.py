@@ -218,6 +218,15 @@ class LakeResource(ConfigurableResource):
         """A file, or a directory of files (as Spark writes them; `_SUCCESS` and hidden files skipped)."""
         return pq.read_table(self.path(relpath), filesystem=self.filesystem())
 
+    def read_parquet_files(self, relpaths: list[str], ahead: int = 4):
+        """The files' tables in order, read `ahead` at a time in threads (each file is its own WebHDFS round
+        trips): a caller walking a whole date holds a few files, not the date."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=ahead) as pool:
+            for start in range(0, len(relpaths), ahead):
+                yield from pool.map(self.read_parquet, relpaths[start : start + ahead])
+
     def list_files(self, reldir: str, suffix: str = ".parquet", recursive: bool = False) -> list[pafs.FileInfo]:
         """Files under a directory (hidden and temp files excluded); [] if it does not exist."""
         fs = self.filesystem()

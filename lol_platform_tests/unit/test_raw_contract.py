@@ -55,3 +55,23 @@ def test_a_match_delivered_twice_is_counted_but_not_a_violation():
     redelivered = [{**r, "kafka_offset": 2} for r in rows]
     result = check_raw_partition(pa.Table.from_pylist(rows + redelivered, schema=RAW_SCHEMA), RAW_PARTICIPANTS)
     assert result.passed and result.duplicate_rows == 10 and result.matches == 1
+
+
+def test_string_rules_and_nulls_are_counted_when_the_partition_comes_as_many_small_files():
+    import lol_platform.gates.pandera_raw as gate
+
+    rows = _rows("EUW1_1", "EUW1_2", "EUW1_3")
+    rows[0]["puuid"] = "not a puuid!"  # pattern
+    rows[11]["champion_name"] = "x" * 500  # length
+    rows[22]["match_id"] = None  # missing
+    files = [pa.Table.from_pylist(rows[i : i + 7], schema=RAW_SCHEMA) for i in range(0, len(rows), 7)]
+    whole = check_raw_partition(pa.Table.from_pylist(rows, schema=RAW_SCHEMA), RAW_PARTICIPANTS)
+    old_chunk, gate.CHUNK_ROWS = gate.CHUNK_ROWS, 10  # several chunks: counts add up across them
+    try:
+        chunked = check_raw_partition(iter(files), RAW_PARTICIPANTS)
+    finally:
+        gate.CHUNK_ROWS = old_chunk
+    assert {k: v for k, v in whole.failures.items() if not k.startswith("match.")} == {
+        "puuid.pattern": 1, "champion_name.length": 1, "match_id.missing": 1,
+    }, whole.failures  # fmt: skip
+    assert chunked.failures == whole.failures and chunked.rows == whole.rows == 30
