@@ -42,7 +42,7 @@ class CassandraTarget:
     write_timestamp_us: int  # every cell of this publish carries it (retries are idempotent, newer wins)
     replace: bool = False  # each partition written replaces the partition (delete at timestamp - 1)
     max_batch_rows: int = 200  # rows per request; a partition larger than this is written in several
-    max_in_flight: int = 64  # ceiling of the adaptive window, per Spark task
+    max_in_flight: int = 256  # ceiling of the adaptive window, per Spark task (see the cassandra service: group commit)
     max_attempts: int = 12  # per request; backoff doubles from 0.05 s up to 5 s between attempts
 
 

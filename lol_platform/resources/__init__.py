@@ -58,7 +58,7 @@ def cassandra_resource(role: str | None = None) -> CassandraResource:
     return CassandraResource(
         hosts=_env("LOL_CASSANDRA_HOSTS", "127.0.0.1"),
         port=_env_int("LOL_CASSANDRA_PORT", 9042),
-        max_in_flight=_env_int("LOL_CASSANDRA_MAX_IN_FLIGHT", 64),
+        max_in_flight=_env_int("LOL_CASSANDRA_MAX_IN_FLIGHT", 256),
         username=_env(f"{prefix}_USERNAME", None),
         password=_env(f"{prefix}_PASSWORD", None),
         ssl_ca_file=_env("LOL_CASSANDRA_SSL_CA_FILE", None),

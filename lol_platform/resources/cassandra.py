@@ -27,7 +27,7 @@ class CassandraResource(ConfigurableResource):
     keyspace: str = Field(default="lol_data", description="keyspace of the serving tables")
     connect_timeout_s: float = Field(default=10.0, description="connect timeout")
     request_timeout_s: float = Field(default=30.0, description="per-request timeout (a timed-out publish request is retried with backoff)")
-    max_in_flight: int = Field(default=64, description="most concurrent requests per writer; the publish narrows it when the server is overloaded")
+    max_in_flight: int = Field(default=256, description="most concurrent requests per writer; the publish narrows it when the server is overloaded")
     schema_path: str = Field(default=str(SCHEMA_CQL), description="CQL applied idempotently before use")
     # A secured cluster (PasswordAuthenticator, client TLS). Secrets come from the environment (EnvVar), never
     # from run config; `settings_env` is the prefix of the variables that set them, named in error messages.
