@@ -111,9 +111,10 @@ def split_outcome(outcome: DataFrame, quarantined_at: dt.datetime | None = None)
     return CleaningResult(conform(cleaned, CLEANED_PARTICIPANTS), conform(quarantine, QUARANTINE_OUTPUT))
 
 
-def add_features(df: DataFrame) -> DataFrame:
-    """Adds the FEATURE_FIELDS columns; team totals are over the rows of df (so clean before calling)."""
-    team = Window.partitionBy("match_id", "team_id")
+def add_features(df: DataFrame, match_key: tuple[str, ...] = ("match_id",)) -> DataFrame:
+    """Adds the FEATURE_FIELDS columns; team totals are over the rows of df (so clean before calling) that
+    share `match_key` (a match, or one copy of it)."""
+    team = Window.partitionBy(*match_key, "team_id")
     with_team = df.withColumns(
         {
             "team_kills": F.sum("kills").over(team),
@@ -293,11 +294,10 @@ def _rank_duplicates(df: DataFrame) -> DataFrame:
 
 def _judge_copies(kept: DataFrame) -> DataFrame:
     """Features and _match_reasons per copy: the match rules and team totals apply to each copy on its own,
-    so two copies of a match are never mixed. (They group by match_id, so it stands in for the copy here.)"""
-    by_copy = kept.withColumn("_match_id", F.col("match_id")).withColumn("match_id", F.to_json(F.struct(*COPY_KEY)))
-    featured = add_features(by_copy)
-    judged = featured.join(_match_reasons(featured), "match_id", "left")
-    return judged.withColumn("match_id", F.col("_match_id")).drop("_match_id")
+    so two copies of a match are never mixed. Every grouping here is by COPY_KEY, which starts with
+    match_id: rows partitioned by match_id once (clean_dates) are grouped and joined without another shuffle."""
+    featured = add_features(kept, tuple(COPY_KEY))
+    return featured.join(_match_reasons(featured, COPY_KEY), COPY_KEY, "left")
 
 
 def _choose_copies(passing: DataFrame, versions_elsewhere: DataFrame | None) -> DataFrame:
@@ -333,16 +333,16 @@ def _superseded_reason() -> Column:
 # -- 3. match rules ----------------------------------------------------------------------------------------
 
 
-def _match_reasons(kept: DataFrame) -> DataFrame:
-    """match_id -> _match_reasons (sorted array of what is wrong with the match; empty when it is fine)."""
-    per_team = kept.withColumn("_feature_reasons", _feature_reasons()).groupBy("match_id", "team_id").agg(
+def _match_reasons(kept: DataFrame, match_key: list[str]) -> DataFrame:
+    """match_key -> _match_reasons (sorted array of what is wrong with the match; empty when it is fine)."""
+    per_team = kept.withColumn("_feature_reasons", _feature_reasons()).groupBy(*match_key, "team_id").agg(
         F.count(F.lit(1)).alias("n"),
         F.countDistinct("team_position").alias("positions"),
         F.sum(F.col("win").cast("int")).alias("wins"),
         F.collect_set(F.struct(*[f.name for f in MATCH_FIELDS])).alias("versions"),
         F.flatten(F.collect_list("_feature_reasons")).alias("feature_reasons"),
     )
-    per_match = per_team.withColumn("team_reasons", _team_reasons()).groupBy("match_id").agg(
+    per_match = per_team.withColumn("team_reasons", _team_reasons()).groupBy(*match_key).agg(
         F.sum("n").alias("n"),
         F.sum(F.when(F.col("wins") == F.col("n"), 1).otherwise(0)).alias("winning_teams"),
         F.size(F.array_distinct(F.flatten(F.collect_list("versions")))).alias("versions"),
@@ -361,7 +361,7 @@ def _match_reasons(kept: DataFrame) -> DataFrame:
         ]
     )
     reasons = F.concat(match_level, F.col("team_reasons"), F.col("feature_reasons"))
-    return per_match.select("match_id", reasons.alias("_match_reasons"))
+    return per_match.select(*match_key, reasons.alias("_match_reasons"))
 
 
 def _team_reasons() -> Column:
