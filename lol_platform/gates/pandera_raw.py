@@ -78,11 +78,13 @@ def _chunks(tables: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
     """The tables regrouped into chunks of at least `rows` rows (the last one smaller): Pandera's cost per call
     is paid per chunk, not per small landed file."""
     pending: list[pa.Table] = []
+    pending_rows = 0
     for table in tables:
         pending.append(table)
-        if sum(t.num_rows for t in pending) >= rows:
+        pending_rows += table.num_rows
+        if pending_rows >= rows:
             yield pa.concat_tables(pending, promote_options="permissive")
-            pending = []
+            pending, pending_rows = [], 0
     if pending:
         yield pa.concat_tables(pending, promote_options="permissive")
 

@@ -291,8 +291,8 @@ write_request_timeout: 2000ms
 {self._security_yaml()}
 
 # Memtables hold their cells off the heap, so they can be several times larger than the heap could take:
-# with 64 MiB on-heap memtables a 1M-row publish flushed every ~7,500 partitions and compaction of the
-# small sstables took most of Cassandra's CPU.
+# with 64 MiB on-heap memtables a publish flushed every ~7,500 partitions (the publish rate barely moved
+# with this alone; concurrent_writes below was the limit).
 memtable_allocation_type: offheap_objects
 memtable_heap_space: {self._memtable_mib() // 4}MiB
 memtable_offheap_space: {self._memtable_mib()}MiB
