@@ -118,6 +118,17 @@ def _raw_replace(doc: dict, old: str, new: str) -> bytes:
     return text.replace(old.encode(), new.encode(), 1)
 
 
+_KILLS_MARK = 987_654_321  # a value no generated match holds, so the edit lands in participant 3's own "kills"
+
+
+def _participant_kills_text(doc: dict, text: str) -> bytes:
+    """`"kills": 0` would also match the teams' objectives (`"baron": {"kills": 0}`), fields the door does not
+    read: edited there, the message is a valid match. Mark participant 3's kills, then edit the mark."""
+    marked = copy.deepcopy(doc)
+    marked["info"]["participants"][3]["kills"] = _KILLS_MARK
+    return _raw_replace(marked, f'"kills": {_KILLS_MARK}', text)
+
+
 # Every kind of bad message the door must quarantine: name -> (message bytes, the rule it breaks).
 # What a careful attacker would send, not only what a generator makes.
 def malformed_messages(base: dict) -> dict[str, tuple[bytes | None, str]]:
@@ -136,12 +147,12 @@ def malformed_messages(base: dict) -> dict[str, tuple[bytes | None, str]]:
         "invalid utf-8": (_raw_replace(base, first["championName"], "Ahri\xff") .replace(b"Ahri\xc3\xbf", b"Ahri\xff"), "message.encoding"),
         "lone surrogate escape": (_raw_replace(base, f'"{first["championName"]}"', '"\\ud800"'), "message.encoding"),
         "utf-8 byte order mark": (b"\xef\xbb\xbf" + encode(base), "message.encoding"),
-        "NaN literal": (_raw_replace(base, '"kills": 0', '"kills": NaN'), "message.not_json"),
-        "number overflowing a double": (_raw_replace(base, '"kills": 0', '"kills": 1e999'), "message.not_json"),
+        "NaN literal": (_participant_kills_text(base, '"kills": NaN'), "message.not_json"),
+        "number overflowing a double": (_participant_kills_text(base, '"kills": 1e999'), "message.not_json"),
         "repeated top-level key": (_raw_replace(base, '{"metadata": ', '{"metadata": {}, "metadata": '), "message.duplicate_key"),
-        "repeated participant key": (_raw_replace(base, '"kills": 0', '"kills": 0, "kills": 3'), "message.duplicate_key"),
+        "repeated participant key": (_participant_kills_text(base, '"kills": 0, "kills": 3'), "message.duplicate_key"),
         "repeated key behind a \\u003a escape": (
-            _raw_replace(base, '"kills": 0', '"kills": 0, "riot\\u003a": 1, "kills": 3'), "message.duplicate_key"),
+            _participant_kills_text(base, '"kills": 0, "riot\\u003a": 1, "kills": 3'), "message.duplicate_key"),
         # shape
         "metadata not an object": (broken(base, _set(["metadata"], ["EUW1_1"])), "message.shape"),
         "info missing": (broken(base, _delete(["info"])), "message.shape"),
@@ -154,7 +165,7 @@ def malformed_messages(base: dict) -> dict[str, tuple[bytes | None, str]]:
         "mistyped field": (broken(base, _participant(3, "kills", "seven")), "kills.type"),
         "bool as int": (broken(base, _participant(3, "kills", True)), "kills.type"),
         "fraction as int": (broken(base, _participant(3, "kills", 3.5)), "kills.type"),
-        "int beyond 64 bits": (_raw_replace(base, '"kills": 0', '"kills": 99999999999999999999999'), "kills.type"),
+        "int beyond 64 bits": (_participant_kills_text(base, '"kills": 99999999999999999999999'), "kills.type"),
         "goldEarned beyond int32": (broken(base, _participant(2, "goldEarned", 2**31)), "gold_earned.width"),
         "champLevel beyond int16": (broken(base, _participant(2, "champLevel", 40_000)), "champ_level.width"),
         "champLevel above 30": (broken(base, _participant(2, "champLevel", 31)), "champ_level.max"),
