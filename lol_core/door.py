@@ -1,7 +1,8 @@
 """The door: one Kafka message's bytes -> 10 participant rows, or the rule it breaks.
 
-Pure functions, no I/O: the sensor, the speed layer and `lol-platform validate` all call `parse_match`.
-Whatever the bytes are, `parse_match` returns rows or raises ContractViolation (never anything else), with
+Pure functions, no I/O: the speed layer and `lol-platform validate` call `parse_match` (10 row dicts), the
+sensor's landing `parse_match_columns` (the same checks, the match as columns: no row dicts to build and undo).
+Whatever the bytes are, both return the match or raise ContractViolation (never anything else), with
 a reason from the rulebook (lol_core.rules): what the door accepts, no later gate rejects.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -123,11 +125,29 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
 # -- document -> rows ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ParsedMatch:
+    """One valid match: its match fields once, and each participant field as a column of 10 (document order)."""
+
+    match: dict[str, Any]
+    participants: dict[str, list]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The 10 rows, match fields denormalized (columns in the order of the schema module's lists)."""
+        names = list(self.participants)
+        return [{**self.match, **dict(zip(names, values))} for values in zip(*self.participants.values())]
+
+
 def parse_match(value: bytes | None, date_window: tuple[dt.date, dt.date] | None = None) -> list[dict[str, Any]]:
     """Validate one message and flatten it to 10 rows (match fields denormalized). Raises ContractViolation.
 
     `date_window` (first, last) bounds the match dates that have a partition.
     """
+    return parse_match_columns(value, date_window).rows()
+
+
+def parse_match_columns(value: bytes | None, date_window: tuple[dt.date, dt.date] | None = None) -> ParsedMatch:
+    """parse_match's checks, the match kept as columns. Raises ContractViolation."""
     doc = decode(value)
     metadata = _object(doc, "metadata", None)
     match_id = _value(_FIELDS["match_id"], metadata.get("matchId"), "metadata.matchId", None)
@@ -145,9 +165,10 @@ def parse_match(value: bytes | None, date_window: tuple[dt.date, dt.date] | None
         raise _fail("match.participants", f"info.participants is {type(participants).__name__}, expected a list", match_id)
     if len(participants) != PARTICIPANTS_PER_MATCH:
         raise _fail("match.participants", f"{len(participants)} participants, expected {PARTICIPANTS_PER_MATCH}", match_id)
-    rows = [_participant_row(p, i, match, bans, match_id) for i, p in enumerate(participants)]
-    _check_match_rules(rows, match_id)
-    return rows
+    columns = _checked_columns(participants) or _columns_row_by_row(participants, match_id)
+    columns["team_bans"] = [bans[team_id] for team_id in columns["team_id"]]
+    _check_match_rules(columns, match_id)
+    return ParsedMatch(match, columns)
 
 
 def _object(parent: dict, key: str, match_id: str | None) -> dict:
@@ -187,39 +208,53 @@ def _team_bans(info: dict, match_id: str) -> dict[int, list[int]]:
     return bans
 
 
-def _participant_row(p: Any, index: int, match: dict, bans: dict, match_id: str) -> dict[str, Any]:
-    where = f"info.participants[{index}]"
-    if not isinstance(p, dict):
-        raise _fail("message.shape", f"{where} is not an object", match_id)
-    row = dict(match)
-    for key, col, passes in _PARTICIPANT_CHECKS:
-        value = p.get(key)
-        row[col] = value if passes(value) else _value(_FIELDS[col], value, f"{where}.{key}", match_id)
-    row["team_bans"] = bans[row["team_id"]]
-    return row
+def _checked_columns(participants: list) -> dict[str, list] | None:
+    """The participant fields as columns when every value keeps its rules, else None (then _columns_row_by_row
+    names the first broken value in document order, the reason a multi-fault message has always carried)."""
+    if not all(isinstance(p, dict) for p in participants):
+        return None
+    columns = {col: [p.get(key) for p in participants] for key, col, _ in _PARTICIPANT_CHECKS}
+    for _, col, passes in _PARTICIPANT_CHECKS:
+        values = columns[col]
+        # passes() decides most values; the rest (non-ASCII names, ...) go the full way, as row by row.
+        if not all(map(passes, values)) and any(check_value(_FIELDS[col], v, "") for v in values):
+            return None
+    return columns
 
 
-def _check_match_rules(rows: list[dict], match_id: str) -> None:
-    ids = [r["participant_id"] for r in rows]
+def _columns_row_by_row(participants: list, match_id: str) -> dict[str, list]:
+    columns: dict[str, list] = {col: [] for _, col, _ in _PARTICIPANT_CHECKS}
+    for index, p in enumerate(participants):
+        where = f"info.participants[{index}]"
+        if not isinstance(p, dict):
+            raise _fail("message.shape", f"{where} is not an object", match_id)
+        for key, col, passes in _PARTICIPANT_CHECKS:
+            value = p.get(key)
+            columns[col].append(value if passes(value) else _value(_FIELDS[col], value, f"{where}.{key}", match_id))
+    return columns
+
+
+def _check_match_rules(columns: dict[str, list], match_id: str) -> None:
+    ids, kills, assists = columns["participant_id"], columns["kills"], columns["assists"]
     if len(set(ids)) != len(ids):
         raise _fail("match.participants", f"participant ids {sorted({i for i in ids if ids.count(i) > 1})} repeated", match_id)
     winners = set()
     for team_id in TEAM_IDS:
-        team = [r for r in rows if r["team_id"] == team_id]
+        team = [i for i, t in enumerate(columns["team_id"]) if t == team_id]  # row indexes
         if len(team) != PARTICIPANTS_PER_MATCH // 2:
             raise _fail("match.team_size", f"team {team_id} has {len(team)} participants", match_id)
-        positions = sorted(r["team_position"] for r in team)
+        positions = sorted(columns["team_position"][i] for i in team)
         if positions != sorted(POSITIONS):
             raise _fail("match.positions", f"team {team_id} positions are {positions}", match_id)
-        wins = {r["win"] for r in team}
+        wins = {columns["win"][i] for i in team}
         if len(wins) != 1:
             raise _fail("match.winner", f"team {team_id} has mixed win flags", match_id)
         if wins == {True}:
             winners.add(team_id)
-        team_kills = sum(r["kills"] for r in team)
-        for r in team:
-            if r["kills"] + r["assists"] > team_kills:
-                raise _fail("match.kill_participation", f"participant {r['participant_id']} kills + assists "
-                            f"{r['kills'] + r['assists']} > team kills {team_kills}", match_id)  # fmt: skip
+        team_kills = sum(kills[i] for i in team)
+        for i in team:
+            if kills[i] + assists[i] > team_kills:
+                raise _fail("match.kill_participation", f"participant {ids[i]} kills + assists "
+                            f"{kills[i] + assists[i]} > team kills {team_kills}", match_id)  # fmt: skip
     if len(winners) != 1:
         raise _fail("match.winner", f"{len(winners)} winning teams", match_id)
