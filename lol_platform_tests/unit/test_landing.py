@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lol_core.door import ContractViolation, parse_match
 from lol_core.lake_paths import raw_partition_dir
 from lol_core.rules import rule_of
-from lol_platform.ingestion.landing import build_batch, land_batch
+from lol_platform.devtools.generator import MatchGenerator
+from lol_platform.ingestion.landing import RAW_SCHEMA, build_batch, land_batch
 from lol_platform.resources import LakeResource
 from lol_platform.resources.kafka import KafkaMessage
 from lol_platform_tests.support.matches import encode, make_match, malformed_messages
@@ -71,7 +74,7 @@ def test_matches_outside_the_partition_window_are_quarantined(tmp_path):
     window = (dt.date(2026, 1, 1), dt.date(2026, 1, 5))
     docs = [make_match("EUW1_ok", dt.datetime(2026, 1, 2, tzinfo=UTC)), make_match("EUW1_future", dt.datetime(2030, 1, 1, tzinfo=UTC))]
     batch = build_batch(_messages(docs), NOW, window)
-    assert sum(len(v) for v in batch.rows.values()) == 10
+    assert sum(raw.rows for raw in batch.raw_files.values()) == 10
     assert rule_of(next(iter(batch.quarantined.values()))[0]["reason"]) == "match.date_window"
 
 
@@ -100,3 +103,35 @@ def test_other_partitions_files_are_never_touched(tmp_path):
     report = land_batch(lake, build_batch(_messages([make_match("EUW1_b")], partition=1), NOW))
     assert report.stale_files_removed == []
     assert len(_all_rows(lake, dt.date(2026, 1, 1))) == 20
+
+
+def _row_wise_tables(messages, ingested_at, window) -> dict:
+    """What landing built before its columnar tables: parse_match's rows plus lineage, one row dict each."""
+    rows: dict = {}
+    for m in messages:
+        try:
+            match_rows = parse_match(m.value, window)
+        except ContractViolation:
+            continue
+        lineage = {"kafka_topic": m.topic, "kafka_partition": m.partition, "kafka_offset": m.offset, "ingested_at": ingested_at}
+        rows.setdefault((match_rows[0]["match_date"], m.partition), []).extend({**r, **lineage} for r in match_rows)
+    return {key: pa.Table.from_pylist(file_rows, schema=RAW_SCHEMA) for key, file_rows in rows.items()}
+
+
+def test_columnar_tables_equal_the_row_wise_ones_value_for_value_and_in_order():
+    # Generated matches (non-ASCII names, skipped bans) over three dates, a redelivered one, bad messages between them.
+    docs = [encode(m) for m in MatchGenerator(seed=7, start_date=dt.date(2026, 1, 1), days=3, matches_per_day=10).matches(30)]
+    docs[5] = docs[4]
+    bad = [message for message, _ in malformed_messages(make_match()).values()][:8]
+    payloads = [doc for i, doc in enumerate(docs) for doc in ([doc, bad[i // 4]] if i % 4 == 0 else [doc])]
+    messages = [KafkaMessage("lol_matches", i % 2, 100 + i, payload, 1_767_225_600_000) for i, payload in enumerate(payloads)]
+
+    batch = build_batch(messages, NOW, WINDOW)
+    expected = _row_wise_tables(messages, NOW, WINDOW)
+    assert len({date for date, _ in expected}) == 3 and {kp for _, kp in expected} == {0, 1}
+    assert sum(len(records) for records in batch.quarantined.values()) == len(bad)
+    assert sorted(batch.raw_files) == sorted(expected)
+    for (date, kp), table in expected.items():
+        built = batch.raw_table(date, kp)
+        assert built.schema == RAW_SCHEMA
+        assert built.equals(table), (date, kp)

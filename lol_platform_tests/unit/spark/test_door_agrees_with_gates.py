@@ -68,12 +68,13 @@ def test_a_batch_of_fuzzed_messages_never_fails_and_every_message_is_counted_onc
 
     collect()
     batch = build_batch(messages, NOW, WINDOW)
-    landed = sum(len(rows) for rows in batch.rows.values())
+    landed = sum(raw.rows for raw in batch.raw_files.values())
     quarantined = sum(len(records) for records in batch.quarantined.values())
     assert landed % 10 == 0
     assert landed // 10 + quarantined == len(messages)
     # what land_batch writes: every row and every quarantine record fits its Parquet schema
-    for rows in batch.rows.values():
-        assert pa.Table.from_pylist(rows, schema=RAW_SCHEMA).num_rows == len(rows)
+    for (date, kp), raw in batch.raw_files.items():
+        table = batch.raw_table(date, kp)
+        assert table.schema == RAW_SCHEMA and table.num_rows == raw.rows
     for records in batch.quarantined.values():
         assert pa.Table.from_pylist(records, schema=QUARANTINE_SCHEMA).num_rows == len(records)
