@@ -29,6 +29,7 @@ from lol_core.schemas import (
     FEATURE_FIELDS,
     MATCH_FIELDS,
     PARTICIPANTS_PER_MATCH,
+    POSITIONS,
     QUARANTINE_TABLE,
     RAW_PARTICIPANTS,
     Field,
@@ -129,16 +130,22 @@ def add_features(df: DataFrame, match_key: tuple[str, ...] = ("match_id",)) -> D
 
 
 def _typed_with_row_reasons(raw: DataFrame) -> DataFrame:
-    """RAW_PARTICIPANTS columns coerced to their types, plus _raw (the input row as JSON), _partition_date
-    and _reasons (why the row is invalid; empty when it is valid)."""
+    """RAW_PARTICIPANTS columns coerced to their types, plus _raw (the input row as JSON, for an invalid row),
+    _row_hash (of the input row), _partition_date and _reasons (why the row is invalid; empty when valid)."""
     typed = {f.name: _coerce(raw, f) for f in RAW_PARTICIPANTS}
-    reasons = [_field_reason(raw, f, typed[f.name]) for f in RAW_PARTICIPANTS] + _cross_field_reasons(raw, typed)
+    checks = [_field_reason(raw, f, typed[f.name]) for f in RAW_PARTICIPANTS] + _cross_field_reasons(raw, typed)
+    broken = F.coalesce(*checks).isNotNull()
+    # The reasons array (built and filtered per row, outside code generation) only for a row that breaks a rule.
+    reasons = F.when(broken, _present(checks)).otherwise(F.array().cast("array<string>"))
     partition_date = F.col(RAW_PARTITION_DATE).cast("date") if RAW_PARTITION_DATE in raw.columns else F.lit(None)
     return raw.select(
         *[column.alias(name) for name, column in typed.items()],
-        _row_as_json(raw).alias("_raw"),
+        # The input row as text only where a row rule fails: a valid row's typed columns are its values, and
+        # carrying ~1 KB of JSON per row through every shuffle and checkpoint cost more than the judging.
+        F.when(broken, _row_as_json(raw)).alias("_raw"),
+        F.xxhash64(*_raw_columns(raw)).alias("_row_hash"),
         partition_date.cast("date").alias("_partition_date"),
-        _present(reasons).alias("_reasons"),
+        reasons.alias("_reasons"),
     )
 
 
@@ -225,9 +232,17 @@ def _utc_date(timestamp: Column) -> Column:
     return F.date_from_unix_date(F.floor(F.unix_seconds(timestamp) / 86400).cast("int"))
 
 
+def _raw_columns(raw: DataFrame) -> list[Column]:
+    return [F.col(f"`{name}`") for name in raw.columns if name != RAW_PARTITION_DATE]
+
+
 def _row_as_json(raw: DataFrame) -> Column:
-    columns = [F.col(f"`{name}`") for name in raw.columns if name != RAW_PARTITION_DATE]
-    return F.to_json(F.struct(*columns), {"ignoreNullFields": "false"})
+    return F.to_json(F.struct(*_raw_columns(raw)), {"ignoreNullFields": "false"})
+
+
+def _valid_row_as_json() -> Column:
+    """A row that passed the row rules, as text: its typed RAW_PARTICIPANTS columns."""
+    return F.to_json(F.struct(*[F.col(f.name) for f in RAW_PARTICIPANTS]), {"ignoreNullFields": "false"})
 
 
 def _first_reason(checks: list[tuple[Column, Column]]) -> Column:
@@ -287,7 +302,7 @@ def _rank_duplicates(df: DataFrame) -> DataFrame:
     valid_first = Window.partitionBy(*COPY_KEY, "participant_id").orderBy(
         F.desc("_row_ok"),
         F.desc("ingested_at"),
-        F.asc("_raw"),  # a total order: identical rows are interchangeable, all others are ordered
+        F.asc("_row_hash"),  # a total order: identical rows are interchangeable, all others are ordered
     )
     return with_ok.withColumn("_rank", F.row_number().over(valid_first))
 
@@ -334,7 +349,45 @@ def _superseded_reason() -> Column:
 
 
 def _match_reasons(kept: DataFrame, match_key: list[str]) -> DataFrame:
-    """match_key -> _match_reasons (sorted array of what is wrong with the match; empty when it is fine)."""
+    """match_key -> _match_reasons (sorted array of what is wrong with the match), for the copies that break a
+    match rule only. The rules are first judged with plain numeric aggregates over every copy; the reasons,
+    built from arrays and collected lists, are worked out only for the (few) copies that fail."""
+    failing = _failing_copies(kept, match_key)
+    return _detailed_match_reasons(kept.join(failing, match_key, "left_semi"), match_key)
+
+
+def _failing_copies(kept: DataFrame, match_key: list[str]) -> DataFrame:
+    """The match_key of every copy that breaks a match rule: the same conditions as _detailed_match_reasons
+    (a copy it leaves out must give no reason there), as counts, bit masks and min/max instead of sets."""
+    position_bit = _first_reason([(F.col("team_position") == F.lit(p), F.lit(1 << i)) for i, p in enumerate(POSITIONS)])
+    versions = F.struct(*[f.name for f in MATCH_FIELDS])
+    per_team = kept.groupBy(*match_key, "team_id").agg(
+        F.count(F.lit(1)).alias("n"),
+        F.bit_count(F.bit_or(position_bit)).alias("positions"),
+        F.sum(F.col("win").cast("int")).alias("wins"),
+        F.min(versions).alias("first_version"),
+        F.max(versions).alias("last_version"),
+        F.max(_feature_broken().cast("int")).alias("feature_broken"),
+    )
+    n, wins = F.col("n"), F.col("wins")
+    team_broken = (n != PARTICIPANTS_PER_TEAM) | (F.col("positions") != n) | ((wins > 0) & (wins < n))
+    per_match = per_team.groupBy(*match_key).agg(
+        F.sum("n").alias("n"),
+        F.sum(F.when(wins == n, 1).otherwise(0)).alias("winning_teams"),
+        F.min("first_version").alias("first_version"),
+        F.max("last_version").alias("last_version"),
+        F.max((team_broken | (F.col("feature_broken") == 1)).cast("int")).alias("team_broken"),
+    )
+    broken = (
+        (F.col("n") != PARTICIPANTS_PER_MATCH)
+        | (F.col("winning_teams") != 1)
+        | ~F.col("first_version").eqNullSafe(F.col("last_version"))
+        | (F.col("team_broken") == 1)
+    )
+    return per_match.where(broken).select(*match_key)
+
+
+def _detailed_match_reasons(kept: DataFrame, match_key: list[str]) -> DataFrame:
     per_team = kept.withColumn("_feature_reasons", _feature_reasons()).groupBy(*match_key, "team_id").agg(
         F.count(F.lit(1)).alias("n"),
         F.countDistinct("team_position").alias("positions"),
@@ -378,14 +431,23 @@ def _team_reasons() -> Column:
     )
 
 
-def _feature_reasons() -> Column:
-    """Features outside their schema ranges. kill_participation > 1 means kills + assists exceed the team's
-    kills: the door's match.kill_participation rule, so it carries that name here too."""
-    reasons = []
+def _feature_violations() -> list[tuple[Column, str]]:
+    """(broken?, rule) for each feature outside its schema range. kill_participation > 1 means kills + assists
+    exceed the team's kills: the door's match.kill_participation rule, so it carries that name here too."""
+    violations = []
     for field in FEATURE_FIELDS:
         for broken, rule in value_violations(field, F.col(field.name)):
             rule = "match.kill_participation" if rule == rule_id("kill_participation", "max") else rule
-            reasons.append(F.when(broken, F.format_string(f"{rule}: participant %d", F.col("participant_id"))))
+            violations.append((broken, rule))
+    return violations
+
+
+def _feature_broken() -> Column:
+    return functools.reduce(lambda a, b: a | b, [F.coalesce(broken, F.lit(False)) for broken, _ in _feature_violations()])
+
+
+def _feature_reasons() -> Column:
+    reasons = [F.when(broken, F.format_string(f"{rule}: participant %d", F.col("participant_id"))) for broken, rule in _feature_violations()]
     return _present(reasons)
 
 
@@ -403,7 +465,7 @@ def _quarantine_rows(df: DataFrame, reason: Column, stamp: Column) -> DataFrame:
         "kafka_topic",
         "kafka_partition",
         "kafka_offset",
-        F.col("_raw").alias("raw"),
+        F.coalesce(F.col("_raw"), _valid_row_as_json()).alias("raw"),
         partition.alias(QUARANTINE_DATE),
     )
 
