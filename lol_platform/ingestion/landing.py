@@ -1,8 +1,8 @@
 """Turn a batch of Kafka messages into Parquet files in the lake, exactly once.
 
 `build_batch` is pure (messages in, rows grouped by match date out); `land_batch` does the writes.
-A file's rows are held as columns: match fields and Kafka lineage once per match, participant fields per row
-(a match's 10 rows share them), expanded to the rows only when its Arrow table is built.
+A file's rows are held as columns: match fields and the Kafka offset once per match (its 10 rows share them),
+topic, partition and ingested_at once per file, participant fields per row; expanded only in the Arrow table.
 File names derive from topic, partition and the batch's offset range, so a replay of the same offsets
 rewrites the same files; files of an earlier, failed attempt that overlap the range are removed.
 """
