@@ -606,6 +606,8 @@ def main() -> int:
                 fn(results)
             except Exception as exc:  # noqa: BLE001 - one failed case keeps the others' figures
                 results[f"{name}_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            # When each case last ran: a LOL_BENCH_ONLY run keeps the other cases' figures from earlier runs.
+            results.setdefault("case_measured_at", {})[name] = f"{dt.datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
             print(f"   {time.perf_counter() - t0:.0f}s: " + json.dumps({k: v for k, v in results.items()}), flush=True)
     finally:
         if started and os.environ.get("LOL_KEEP_STACK") != "1":
@@ -629,7 +631,8 @@ def _write(results: dict, partial: bool = False) -> None:
         # LOL_BENCH_ONLY ran some cases: the others keep their last figures.
         earlier = json.loads((OUT.parent / "results.json").read_text())
         earlier.pop("machine", None)
-        results = {**earlier, **results}
+        measured_at = {**earlier.get("case_measured_at", {}), **results.get("case_measured_at", {})}
+        results = {**earlier, **results, "case_measured_at": measured_at}
     lines = [
         "# Benchmark results", "",
         f"Measured {dt.datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}. `make bench` rewrites this file.",
