@@ -481,18 +481,34 @@ def lake_leftovers(lake) -> list[str]:
 def cassandra_keys(session, day: dt.date, expected_matches: set[str]) -> tuple[list[Key], list[Key]]:
     """The date's rows a reader reaches through matches_by_date, and rows of expected matches that exist but
     are not indexed (unreachable)."""
-    indexed = sorted(r.match_id for r in session.execute("SELECT match_id FROM lol_data.matches_by_date WHERE match_date = %s", [day]))
+    indexed = sorted(r.match_id for r in _read(session, "SELECT match_id FROM lol_data.matches_by_date WHERE match_date = %s", [day]))
     select = session.prepare("SELECT match_id, participant_id FROM lol_data.match_participants WHERE match_date = ? AND match_id IN ?")
 
     def rows(ids):
         out = []
-        for i in range(0, len(ids), 100):
-            out += [(r.match_id, r.participant_id) for r in session.execute(select, [day, ids[i : i + 100]])]
+        for i in range(0, len(ids), 20):
+            out += [(r.match_id, r.participant_id) for r in _read(session, select, [day, ids[i : i + 20]])]
         return out
 
     reachable = rows(indexed)
     orphans = rows(sorted(expected_matches - set(indexed)))
     return reachable, orphans
+
+
+def _read(session, statement, params, deadline_s: float = 120.0) -> list:
+    """A read as a patient reader makes it: a node just back from SIGKILL replays its commit log and hints and
+    may miss the coordinator's 5 s read timeout (QUORUM then hears 1 of 2); such a read is retried, not judged."""
+    from cassandra import OperationTimedOut, ReadTimeout, Unavailable
+
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            return list(session.execute(statement, params))
+        except (ReadTimeout, Unavailable, OperationTimedOut) as exc:
+            if time.monotonic() > deadline:
+                raise
+            print(f"cassandra read retried after {type(exc).__name__}: {exc}", flush=True)
+            time.sleep(2)
 
 
 def es_keys(es, day: dt.date) -> list[Key]:
