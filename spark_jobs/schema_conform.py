@@ -30,19 +30,23 @@ def castable_type(field: Field) -> T.DataType:
     return target
 
 
+# Per field type, how to build its placeholder. Built on demand: every F.lit is several JVM round trips, and
+# conform() runs over ~40 fields several times per run.
+_PLACEHOLDERS = {
+    "string": lambda: F.lit(""),
+    "int16": lambda: F.lit(0).cast("smallint"),
+    "int32": lambda: F.lit(0),
+    "int64": lambda: F.lit(0).cast("bigint"),
+    "float64": lambda: F.lit(0.0),
+    "bool": lambda: F.lit(False),
+    "date": lambda: F.lit(_EPOCH.date()),
+    "timestamp": lambda: F.lit(_EPOCH),
+}
+
+
 def _placeholder(field: Field) -> Column:
     """A non-null literal of the field's type (see `conform` for why it exists)."""
-    literal = {
-        "string": F.lit(""),
-        "int16": F.lit(0).cast("smallint"),
-        "int32": F.lit(0),
-        "int64": F.lit(0).cast("bigint"),
-        "float64": F.lit(0.0),
-        "bool": F.lit(False),
-        "date": F.lit(_EPOCH.date()),
-        "timestamp": F.lit(_EPOCH),
-    }
-    return literal[field.type]
+    return _PLACEHOLDERS[field.type]()
 
 
 def _non_null(column: Column, field: Field) -> Column:

@@ -23,6 +23,9 @@ SPARK_DEFAULTS = {
     # UTC, micros timestamps, snappy, dynamic partition overwrite: what every lake write relies on.
     **SPARK_LAKE_SETTINGS,
     "spark.ui.showConsoleProgress": "false",
+    # PySpark 4 otherwise records the Python call site of every Column function (5 JVM round trips and a
+    # stack walk each): a third of a small run's driver time. Errors keep Spark's own plan context.
+    "spark.python.sql.dataFrameDebugging.enabled": "false",
     # Local mode revives task offers only when a task finishes: a task waiting for locality to an HDFS
     # datanode host (127.0.0.1) that the local executor's hostname never matches would wait forever.
     "spark.locality.wait": "0s",

@@ -17,6 +17,8 @@ SETTINGS = {
     "spark.default.parallelism": "2",
     # Enough that cached frames of earlier tests never starve an aggregation of execution memory.
     "spark.driver.memory": "2g",
+    # As the platform's sessions (lol_platform/resources/spark.py): no Python call site recorded per Column call.
+    "spark.python.sql.dataFrameDebugging.enabled": "false",
     **SPARK_LAKE_SETTINGS,
 }
 
