@@ -3,7 +3,7 @@ that it kills a process (a service, a run worker) at a defined moment of the flo
 
 Off unless the environment variable LOL_FAULT_DIR names a directory: then `point(name)` costs one `stat` and
 returns at once unless the suite armed that point. The suite arms a point by creating `<dir>/<name>.arm`; the
-first process to reach it creates `<dir>/<name>.reached` (atomically, with its pid: exactly one caller holds
+first process to reach it creates `<dir>/<name>.reached` (whole, with its pid, by a hard link: exactly one caller holds
 per arming) and waits until `<dir>/<name>.release` exists, or for the arm file's `hold_s` (default 300 s).
 The code then carries on as if nothing happened: whatever was killed meanwhile is what it meets next.
 
@@ -49,12 +49,8 @@ def point(name: str) -> None:
             text = f.read()
     except OSError:
         return  # not armed
-    try:
-        fd = os.open(os.path.join(directory, f"{name}.reached"), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
+    if not _claim(os.path.join(directory, f"{name}.reached"), {"point": name, "pid": os.getpid(), "at": time.time()}):
         return  # another caller (or an earlier pass) took this arming
-    with os.fdopen(fd, "w") as f:
-        json.dump({"point": name, "pid": os.getpid(), "at": time.time()}, f)
     try:
         hold_s = float(json.loads(text or "{}").get("hold_s", DEFAULT_HOLD_S))
     except (ValueError, AttributeError):
@@ -63,6 +59,21 @@ def point(name: str) -> None:
     deadline = time.monotonic() + hold_s
     while not os.path.exists(release) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def _claim(path: str, record: dict) -> bool:
+    """Create `path` holding `record`, unless it exists: written aside, then hard-linked into place, so the
+    file appears whole (a reader polling for it never reads it empty) and exactly one caller wins."""
+    temp = f"{path}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+    with open(temp, "w") as f:
+        json.dump(record, f)
+    try:
+        os.link(temp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(temp)
 
 
 def midway(items: Iterable, count: int, name: str) -> Iterable:
