@@ -143,6 +143,7 @@ class Lake:
         raw = raw_frame(self.spark, rows).withColumn(RAW_PARTITION_DATE, F.col("match_date"))
         elsewhere = self._versions_frame([d for d in self.versions if d not in dates])
         result = clean_participants(raw, quarantined_at=STAMP, versions_elsewhere=elsewhere)
+        result.cleaned.cache()  # read once per date below, as the asset reads its persisted frame
         cleaned, quarantine = result.cleaned.collect(), result.quarantine.collect()
         for day in dates:
             self.cleaned[day] = sorted(r for r in cleaned if r.match_date == day)
@@ -151,6 +152,7 @@ class Lake:
         for day in dates:
             kept = result.cleaned.where(F.col("match_date") == day)
             self.versions[day] = [tuple(r) for r in match_versions(kept).collect()]
+        result.cleaned.unpersist()
         stale = sorted({r.match_date for r in superseded_versions(self._versions_frame(list(self.versions))).collect()})
         self.reported.append(stale)
         return stale
