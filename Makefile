@@ -34,8 +34,8 @@ test: install jars browser  ## the whole suite; it starts (or reuses) the servic
 chaos: install jars  ## only the fault-injection tests (SIGKILL of services mid-flow)
 	$(BIN)/python -m pytest -m chaos $(PYTEST_ARGS)
 
-# Not part of `make test` (it costs more than the suite's budget: README "Multi-node mode"). -s: it prints what
-# the multi-node stack cost (start time, RSS of each node) and the per-date reconciliation.
+# Also part of `make test`; alone here with -s, which prints what the multi-node stack cost (start time, RSS of
+# each node) and the per-date reconciliation (README "Multi-node mode").
 multinode: install jars  ## the multi-node stack (3 Kafka brokers, 3 Cassandra nodes) and the SIGKILL test on it
 	$(BIN)/python -m pytest -m multinode -s lol_platform_tests/multinode $(PYTEST_ARGS)
 
