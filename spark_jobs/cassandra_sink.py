@@ -13,7 +13,7 @@ In-flight requests are bounded by an additive-increase / multiplicative-decrease
 overloaded server halves it and the request is retried after a backoff, success widens it again. The
 publish slows down to the server's pace instead of timing out.
 
-Runs inside Spark's Python workers: it imports nothing but pyspark, pyarrow and cassandra-driver.
+Runs inside Spark's Python workers: it imports nothing but pyspark, pyarrow, numpy and cassandra-driver.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import heapq
 import itertools
 import operator
 import random
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from pyspark.sql import DataFrame
 
 from lol_core import faults
 from lol_core.cassandra_connection import CassandraConnection
+from spark_jobs import cql_values
 
 @dataclass(frozen=True)
 class CassandraTarget:
@@ -71,8 +73,8 @@ def write_to_cassandra(df: DataFrame, target: CassandraTarget, columns: list[str
     key = list(target.partition_key)
     # A partition's rows meet in one task, next to each other: one request per partition.
     grouped = df.select(*columns, *[k for k in key if k not in columns]).repartition(*key).sortWithinPartitions(*key)
-    # Rows reach Python as Arrow columns, not pickled Rows: the JVM -> Python hop and the per-cell conversion
-    # were a third of the writer's CPU. Arrow carries timestamps as UTC-aware datetimes (the session is UTC).
+    # Rows reach Python as Arrow columns, not pickled Rows, and are serialized column by column: the JVM ->
+    # Python hop and the per-cell conversion and binding were most of the writer's CPU.
     reports = grouped.mapInArrow(lambda batches: _write_task(batches, target, columns), _STATS_SCHEMA).collect()
     return sum((WriteStats(**r.asDict()) for r in reports), WriteStats())
 
@@ -80,35 +82,27 @@ def write_to_cassandra(df: DataFrame, target: CassandraTarget, columns: list[str
 def _write_task(batches, target: CassandraTarget, columns: list[str]):
     import pyarrow as pa
 
-    stats = _write_rows(_arrow_rows(batches), target, columns)
+    stats = _write_batches(batches, target, columns)
     yield pa.RecordBatch.from_pylist([vars(stats)])
 
 
-def _arrow_rows(batches):
-    """Each row of the Arrow batches as a tuple of Python values (in the batch's column order)."""
-    for batch in batches:
-        yield from zip(*(column.to_pylist() for column in batch.columns))
-
-
-def _write_rows(rows, target: CassandraTarget, columns: list[str]) -> WriteStats:
-    """Tuples of (columns..., key columns not among them), grouped by partition key, written partition by partition."""
+def _write_batches(batches, target: CassandraTarget, columns: list[str]) -> WriteStats:
+    """Arrow batches of rows grouped by partition key (columns, then key columns not among them), written
+    partition by partition. A partition may span two batches: rows are grouped across them."""
     stats = WriteStats()
-    first = next(rows, None)
+    batches = (b for b in batches if b.num_rows)
+    first = next(batches, None)
     if first is None:
-        return stats
-    width = len(columns)
-    where = {c: i for i, c in enumerate([*columns, *[k for k in target.partition_key if k not in columns]])}
-    key_of = operator.itemgetter(*[where[k] for k in target.partition_key])
+        return stats  # nothing to write: no connection either
     cluster = target.connection.cluster()
     try:
         session = cluster.connect(target.keyspace)
         statements = _Statements(session, target, columns)
         writer = PacedWriter(session.execute_async, AdaptiveWindow(target.max_in_flight),
                              target.max_attempts, target.connection.request_timeout_s)  # fmt: skip
-        for key, group in itertools.groupby(itertools.chain([first], rows), key=key_of):
-            key = key if len(target.partition_key) > 1 else (key,)
-            values = [row[:width] for row in group] if width < len(where) else list(group)
-            for batch, size in statements.batches(key, values):
+        rows = statements.encoded_rows(itertools.chain([first], batches))
+        for key, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+            for batch, size in statements.batches(key, [values for _, values in group]):
                 writer.submit(batch, size)
             stats.partitions += 1
             if stats.partitions == 1:
@@ -122,30 +116,52 @@ def _write_rows(rows, target: CassandraTarget, columns: list[str]) -> WriteStats
 
 
 class _Statements:
-    """The prepared statements of one target and how a partition's rows become requests."""
+    """The prepared statements of one target, and how rows become their values and requests.
+
+    Values are serialized column by column (spark_jobs.cql_values) and set on each BoundStatement as `bind`
+    would have set them: per-value binding in Python was most of the publish's client CPU.
+    """
 
     def __init__(self, session, target: CassandraTarget, columns: list[str]):
-        self.target = target
+        self.target, self.columns = target, columns
         cols = ", ".join(columns)
         marks = ", ".join("?" * len(columns))
         self.insert = session.prepare(f"INSERT INTO {target.table} ({cols}) VALUES ({marks}) USING TIMESTAMP ?")
         where = " AND ".join(f"{k} = ?" for k in target.partition_key)
         self.delete = session.prepare(f"DELETE FROM {target.table} USING TIMESTAMP ? WHERE {where}")
+        types = {m.name: m.type for m in [*self.insert.column_metadata, *self.delete.column_metadata]}
+        self._encoders = {name: cql_values.encoder(types[name]) for name in {*columns, *target.partition_key}}
+        self._timestamp = struct.pack(">q", target.write_timestamp_us)
+        self._delete_timestamp = struct.pack(">q", target.write_timestamp_us - 1)  # the new rows win over it
 
-    def batches(self, key: tuple, values: list[tuple]):
+    def encoded_rows(self, batches):
+        """(partition key values, row values) per row of the Arrow batches, both as serialized CQL values."""
+        for batch in batches:
+            encoded = {name: self._encoders[name](batch.column(name)) for name in self._encoders}
+            yield from zip(zip(*[encoded[k] for k in self.target.partition_key]), zip(*[encoded[c] for c in self.columns]))
+
+    def batches(self, key: tuple, rows: list[tuple]):
         """(batch, rows) requests for one partition: the delete (if replacing) rides with the first rows."""
         from cassandra.query import BatchStatement, BatchType
 
-        ts = self.target.write_timestamp_us
         size = self.target.max_batch_rows
-        for start in range(0, max(len(values), 1), size):
+        for start in range(0, max(len(rows), 1), size):
             batch = BatchStatement(batch_type=BatchType.UNLOGGED)
             if start == 0 and self.target.replace:
-                batch.add(self.delete, (ts - 1, *key))
-            chunk = values[start : start + size]
+                batch.add(_bound(self.delete, [self._delete_timestamp, *key]))
+            chunk = rows[start : start + size]
             for row in chunk:
-                batch.add(self.insert, (*row, ts))
+                batch.add(_bound(self.insert, [*row, self._timestamp]))
             yield batch, len(chunk)
+
+
+def _bound(prepared, values: list):
+    """A BoundStatement holding already serialized values (what `prepared.bind` stores in `values`)."""
+    from cassandra.query import BoundStatement
+
+    bound = BoundStatement(prepared)
+    bound.values = bound.raw_values = values
+    return bound
 
 
 class AdaptiveWindow:
