@@ -1,6 +1,6 @@
 """`lol-platform spark-env`: the Python environment a Spark cluster's executors run, packed with venv-pack.
 
-Executors import, besides pyspark (which every Spark worker provides), cassandra-driver and pyarrow (the
+Executors import, besides pyspark (which every Spark worker provides), cassandra-driver, pyarrow and numpy (the
 Cassandra publish receives its rows as Arrow batches through mapInArrow): see
 `lol_platform/resources/spark_shipping.py`. The archive holds a virtualenv of this interpreter's Python version
 (PySpark refuses a worker of another minor version) with those at the driver's own versions, and is
@@ -19,7 +19,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 # What executors import beyond pyspark and the project's shipped code.
-EXECUTOR_DISTRIBUTIONS = ("cassandra-driver", "pyarrow")
+EXECUTOR_DISTRIBUTIONS = ("cassandra-driver", "pyarrow", "numpy")
 VENV_PACK = "venv-pack==0.2.0"
 
 

@@ -1,7 +1,7 @@
 """What a Spark cluster's executors need from the driver: the project's code as a zip, and a Python environment.
 
 Executors run Python only for tasks written in Python: `spark_jobs.cassandra_sink`'s mapInArrow, which imports
-`spark_jobs`, `lol_core`, cassandra-driver and pyarrow. On a cluster none of these is on the workers, so every session
+`spark_jobs`, `lol_core`, cassandra-driver, pyarrow and numpy. On a cluster none of these is on the workers, so every session
 with a cluster master ships them (see docs/architecture.md, "Spark on a cluster"):
 
 - the code: `lol_core` and `spark_jobs`, zipped from the driver's own copy at session start (content-addressed
