@@ -12,7 +12,7 @@ from spark_jobs import cql_values
 
 UTC = dt.timezone.utc
 
-# (CQL type, Arrow column as Spark's mapInArrow hands it over, Python values the driver would have been given)
+# (CQL type, an Arrow column as mapInArrow hands it over); its to_pylist() is what the driver used to be given
 CASES = [
     ("int", pa.array([0, 1, -1, 2**31 - 1, -(2**31), None], pa.int32())),
     ("smallint", pa.array([0, 7, -3, 2**15 - 1, -(2**15), None], pa.int16())),
