@@ -177,6 +177,10 @@ class Kafka(JavaService):
             f"auto.create.topics.enable={'false' if c.secure else 'true'}",
             "log.retention.hours=168",
             "log.retention.bytes=2147483648",  # and by size (per partition): a flood must not fill the disk
+            # The log cleaner allocates its offset map (128 MiB by default) when the broker starts. A multi-node
+            # broker (256 MiB heap) restarted after kill -9 recovers its logs first, and then ran out of heap
+            # allocating it. 32 MiB holds ~1.4M keys; the compacted topics here (__consumer_offsets) hold hundreds.
+            "log.cleaner.dedupe.buffer.size=33554432",
             "",
         ]
         _write_owner_only(self.properties_path, "\n".join(lines))
