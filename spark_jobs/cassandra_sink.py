@@ -142,26 +142,23 @@ class _Statements:
 
     def batches(self, key: tuple, rows: list[tuple]):
         """(batch, rows) requests for one partition: the delete (if replacing) rides with the first rows."""
-        from cassandra.query import BatchStatement, BatchType
+        from cassandra.query import BatchStatement, BatchType, BoundStatement
+
+        def bound(prepared, values: list):
+            # What `prepared.bind` would store in `values`, already serialized.
+            statement = BoundStatement(prepared)
+            statement.values = statement.raw_values = values
+            return statement
 
         size = self.target.max_batch_rows
         for start in range(0, max(len(rows), 1), size):
             batch = BatchStatement(batch_type=BatchType.UNLOGGED)
             if start == 0 and self.target.replace:
-                batch.add(_bound(self.delete, [self._delete_timestamp, *key]))
+                batch.add(bound(self.delete, [self._delete_timestamp, *key]))
             chunk = rows[start : start + size]
             for row in chunk:
-                batch.add(_bound(self.insert, [*row, self._timestamp]))
+                batch.add(bound(self.insert, [*row, self._timestamp]))
             yield batch, len(chunk)
-
-
-def _bound(prepared, values: list):
-    """A BoundStatement holding already serialized values (what `prepared.bind` stores in `values`)."""
-    from cassandra.query import BoundStatement
-
-    bound = BoundStatement(prepared)
-    bound.values = bound.raw_values = values
-    return bound
 
 
 class AdaptiveWindow:
