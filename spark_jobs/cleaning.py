@@ -87,21 +87,28 @@ def rank_rows(raw: DataFrame) -> DataFrame:
 def judge_rows(ranked: DataFrame, versions_elsewhere: DataFrame | None = None) -> DataFrame:
     """rank_rows' rows, each once, featurized when kept, with OUTCOME_REASON (null when the row is cleaned).
 
-    One frame for both outputs, so a caller that checkpoints it computes the match rules once
-    (spark_jobs.jobs.clean_dates) instead of once per output branch.
+    One frame for both outputs, in one pass over the rows: what the match rules say about each failing copy
+    and which copy of each match wins are worked out first, as small per-copy and per-match frames, and
+    joined back to the rows. Rows partitioned by match_id once (spark_jobs.jobs.clean_dates) are grouped and
+    joined by keys that start with match_id without another shuffle.
     """
-    row_failures = ranked.where(~F.col("_row_ok"))
-    duplicates = ranked.where(F.col("_row_ok") & (F.col("_rank") > 1))
-    judged = _judge_copies(ranked.where(F.col("_row_ok") & (F.col("_rank") == 1)))
-    match_reasons = F.coalesce(F.col("_match_reasons"), F.array().cast("array<string>"))
-    chosen = _choose_copies(judged.where(F.size(match_reasons) == 0), versions_elsewhere)
-    branches = [
-        row_failures.withColumn(OUTCOME_REASON, F.concat_ws("; ", "_reasons")),
-        duplicates.withColumn(OUTCOME_REASON, F.lit(DUPLICATE_REASON)),
-        judged.where(F.size(match_reasons) > 0).withColumn(OUTCOME_REASON, F.concat_ws("; ", match_reasons)),
-        chosen.withColumn(OUTCOME_REASON, F.when(~F.col("_wins"), _superseded_reason())),
-    ]
-    return functools.reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), branches)
+    kept = F.col("_row_ok") & (F.col("_rank") == 1)
+    # Team totals count only the kept rows: a row that breaks a rule or a duplicate is in no team.
+    featured = _with_features(ranked, kept)
+    kept_rows = featured.where(kept)
+    failing = _match_reasons(kept_rows, COPY_KEY).where(F.size("_match_reasons") > 0)
+    passing = kept_rows.select(*COPY_KEY).distinct().join(failing, COPY_KEY, "left_anti")
+    # The per-copy and per-match frames are hashed, not sorted, against the rows: sorting every wide row for a
+    # merge join cost more than the judging itself.
+    winners = _winners(passing, versions_elsewhere)
+    judged = featured.join(failing.hint("shuffle_hash"), COPY_KEY, "left").join(winners.hint("shuffle_hash"), "match_id", "left")
+    reason = (
+        F.when(~F.col("_row_ok"), F.concat_ws("; ", "_reasons"))
+        .when(F.col("_rank") > 1, F.lit(DUPLICATE_REASON))
+        .when(F.col("_match_reasons").isNotNull(), F.concat_ws("; ", "_match_reasons"))
+        .when(~_is_winner(), _superseded_reason())
+    )
+    return judged.withColumn(OUTCOME_REASON, reason)
 
 
 def split_outcome(outcome: DataFrame, quarantined_at: dt.datetime | None = None) -> CleaningResult:
@@ -112,16 +119,14 @@ def split_outcome(outcome: DataFrame, quarantined_at: dt.datetime | None = None)
     return CleaningResult(conform(cleaned, CLEANED_PARTICIPANTS), conform(quarantine, QUARANTINE_OUTPUT))
 
 
-def add_features(df: DataFrame, match_key: tuple[str, ...] = ("match_id",)) -> DataFrame:
-    """Adds the FEATURE_FIELDS columns; team totals are over the rows of df (so clean before calling) that
-    share `match_key` (a match, or one copy of it)."""
-    team = Window.partitionBy(*match_key, "team_id")
-    with_team = df.withColumns(
-        {
-            "team_kills": F.sum("kills").over(team),
-            "team_damage": F.sum("total_damage_dealt_to_champions").over(team),
-        }
+def _with_features(rows: DataFrame, kept: Column) -> DataFrame:
+    """The rows with FEATURE_FIELDS, the team totals summed over the kept rows of each copy's team (aggregated
+    and hashed back to the rows: a window would sort every wide row)."""
+    team_key = [*COPY_KEY, "team_id"]
+    totals = rows.where(kept).groupBy(*team_key).agg(
+        F.sum("kills").alias("team_kills"), F.sum("total_damage_dealt_to_champions").alias("team_damage")
     )
+    with_team = rows.join(totals.hint("shuffle_hash"), team_key, "left")
     features = feature_columns({name: F.col(name).cast("double") for name in FEATURE_INPUTS}, SparkOps())
     return with_team.withColumns(features).drop("team_kills", "team_damage")
 
@@ -133,13 +138,16 @@ def _typed_with_row_reasons(raw: DataFrame) -> DataFrame:
     """RAW_PARTICIPANTS columns coerced to their types, plus _raw (the input row as JSON, for an invalid row),
     _row_hash (of the input row), _partition_date and _reasons (why the row is invalid; empty when valid)."""
     typed = {f.name: _coerce(raw, f) for f in RAW_PARTICIPANTS}
+    # A column already of its type is selected as it is, not under a new alias: Spark then still knows the
+    # rows' partitioning by match_id (clean_dates partitions by it once) after the checkpoint.
+    columns = [column if _is_stored_as(raw, f) else column.alias(f.name) for f, column in zip(RAW_PARTICIPANTS, typed.values())]
     checks = [_field_reason(raw, f, typed[f.name]) for f in RAW_PARTICIPANTS] + _cross_field_reasons(raw, typed)
     broken = F.coalesce(*checks).isNotNull()
     # The reasons array (built and filtered per row, outside code generation) only for a row that breaks a rule.
     reasons = F.when(broken, _present(checks)).otherwise(F.array().cast("array<string>"))
     partition_date = F.col(RAW_PARTITION_DATE).cast("date") if RAW_PARTITION_DATE in raw.columns else F.lit(None)
     return raw.select(
-        *[column.alias(name) for name, column in typed.items()],
+        *columns,
         # The input row as text only where a row rule fails: a valid row's typed columns are its values, and
         # carrying ~1 KB of JSON per row through every shuffle and checkpoint cost more than the judging.
         F.when(broken, _row_as_json(raw)).alias("_raw"),
@@ -156,7 +164,7 @@ def _coerce(raw: DataFrame, field: Field) -> Column:
         return F.lit(None).cast(target)
     source = raw.schema[field.name].dataType
     column = F.col(field.name)
-    if source.simpleString() == target.simpleString():
+    if _is_stored_as(raw, field):
         return column
     if isinstance(target, T.ArrayType) and isinstance(source, T.StringType):
         return F.from_json(column, target)  # a foreign writer may have stored the list as JSON text
@@ -166,6 +174,10 @@ def _coerce(raw: DataFrame, field: Field) -> Column:
     if isinstance(target, _INTEGRAL) and isinstance(source, (T.FloatType, T.DoubleType, T.DecimalType)):
         typed = F.when(typed == column, typed)  # try_cast truncates 3.7 to 3; a fraction is not an integer
     return typed
+
+
+def _is_stored_as(raw: DataFrame, field: Field) -> bool:
+    return field.name in raw.columns and raw.schema[field.name].dataType.simpleString() == castable_type(field).simpleString()
 
 
 def _can_try_cast(source: T.DataType, target: T.DataType) -> bool:
@@ -307,25 +319,15 @@ def _rank_duplicates(df: DataFrame) -> DataFrame:
     return with_ok.withColumn("_rank", F.row_number().over(valid_first))
 
 
-def _judge_copies(kept: DataFrame) -> DataFrame:
-    """Features and _match_reasons per copy: the match rules and team totals apply to each copy on its own,
-    so two copies of a match are never mixed. Every grouping here is by COPY_KEY, which starts with
-    match_id: rows partitioned by match_id once (clean_dates) are grouped and joined without another shuffle."""
-    featured = add_features(kept, tuple(COPY_KEY))
-    return featured.join(_match_reasons(featured, COPY_KEY), COPY_KEY, "left")
-
-
-def _choose_copies(passing: DataFrame, versions_elsewhere: DataFrame | None) -> DataFrame:
-    """Adds _wins and the winning copy (_winner_*) to the rows of copies that pass every rule."""
-    here = passing.select(*COPY_KEY).distinct()
-    candidates = here
+def _winners(passing: DataFrame, versions_elsewhere: DataFrame | None) -> DataFrame:
+    """match_id -> the coordinates of its newest copy (_winner_*), among the `passing` copies (COPY_KEY) and
+    the versions of the same matches kept elsewhere: one row per match."""
+    candidates = passing
     if versions_elsewhere is not None:
-        # Only the versions of this input's matches: a semi-join on match_id (broadcast when it is small).
-        elsewhere = conform(versions_elsewhere, MATCH_VERSIONS).join(here.select("match_id"), "match_id", "left_semi")
-        candidates = here.unionByName(elsewhere)
-    winners = _with_winner(candidates).where(_is_winner()).select("match_id", *_WINNER)
-    chosen = passing.join(winners, "match_id", "left")
-    return chosen.withColumn("_wins", _is_winner())
+        # Only the versions of this input's matches: a semi-join on match_id.
+        elsewhere = conform(versions_elsewhere, MATCH_VERSIONS).join(passing.select("match_id"), "match_id", "left_semi")
+        candidates = passing.unionByName(elsewhere)
+    return _with_winner(candidates).where(_is_winner()).select("match_id", *_WINNER).distinct()
 
 
 def _with_winner(versions: DataFrame) -> DataFrame:

@@ -9,7 +9,8 @@ run their gates first; the entry points commit at once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -38,14 +39,16 @@ CLEAN_TABLES = (lake_paths.CLEANED_PARTICIPANTS, lake_paths.MATCH_VERSIONS, lake
 def clean_dates(spark: SparkSession, root: str, dates: DateRange, staging: Staging) -> CleanRun:
     """Raw matches of the dates -> cleaned participants (+ their match versions) + clean-stage quarantine,
     staged (read them under staging.uri; commit_clean makes them live)."""
-    # Read once, judged once. Each step is checkpointed: the rule expressions make plans so large that
-    # planning and code generation, repeated per action and per union branch, cost more CPU than the rows.
-    # A checkpoint cuts the plan, and the cleaned rows, the quarantine and every count derive from it.
+    # Read once, shuffled once (by match_id), judged once. Each step is checkpointed: the rule expressions make
+    # plans so large that planning and code generation, repeated per action, cost more CPU than the rows. A
+    # checkpoint cuts the plan, and the cleaned rows, the quarantine and every count derive from it.
     raw = lake_io.read_raw(spark, root, dates)
-    ranked = rank_rows(raw).localCheckpoint(eager=True)
-    # One truth per matchId: copies kept on other dates take part in choosing each match's newest copy.
-    elsewhere = lake_io.read_match_versions_elsewhere(spark, root, dates)
-    outcome = judge_rows(ranked, versions_elsewhere=elsewhere).localCheckpoint(eager=True)
+    with _session_settings(spark, ONE_SHUFFLE_SETTINGS):
+        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+        ranked = rank_rows(raw.repartition(partitions, "match_id")).localCheckpoint(eager=True)
+        # One truth per matchId: copies kept on other dates take part in choosing each match's newest copy.
+        elsewhere = lake_io.read_match_versions_elsewhere(spark, root, dates)
+        outcome = judge_rows(ranked, versions_elsewhere=elsewhere).localCheckpoint(eager=True)
     try:
         counts = outcome.groupBy(F.col(OUTCOME_REASON)).count().collect()
         rows_in = sum(r["count"] for r in counts)
@@ -57,6 +60,28 @@ def clean_dates(spark: SparkSession, root: str, dates: DateRange, staging: Stagi
         ranked.unpersist()
     reasons = {r[OUTCOME_REASON]: r["count"] for r in counts if r[OUTCOME_REASON] is not None}
     return CleanRun(rows_in, reasons, cleaned_dates, quarantine_dates)
+
+
+# Every grouping, window and join of the judging is by keys that start with match_id, so rows partitioned by
+# match_id once need no other shuffle. Adaptive execution would forget that partitioning across the checkpoint
+# (every step would shuffle the date again), and a join by default wants its inputs partitioned by all its keys.
+ONE_SHUFFLE_SETTINGS = {"spark.sql.adaptive.enabled": "false", "spark.sql.requireAllClusterKeysForCoPartition": "false"}
+
+
+@contextmanager
+def _session_settings(spark: SparkSession, settings: dict[str, str]) -> Iterator[None]:
+    """The SQL settings for the block only: the session is shared with the run's other steps."""
+    before = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def commit_clean(spark: SparkSession, staging: Staging, dates: DateRange) -> DataFrame:
