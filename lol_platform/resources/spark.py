@@ -58,6 +58,9 @@ SPARK_ENV = {
     "LOL_SPARK_APP_NAME": "spark.app.name",
     "LOL_SPARK_EXECUTOR_CORES": "spark.executor.cores",
     "LOL_SPARK_EXECUTOR_MEMORY": "spark.executor.memory",
+    # Replace the JIT option above (keep -XX:-DontCompileHugeMethods in what you set).
+    "LOL_SPARK_DRIVER_JAVA_OPTIONS": "spark.driver.extraJavaOptions",
+    "LOL_SPARK_EXECUTOR_JAVA_OPTIONS": "spark.executor.extraJavaOptions",
     "LOL_SPARK_CORES_MAX": "spark.cores.max",
     "LOL_SPARK_DYNAMIC_ALLOCATION": "spark.dynamicAllocation.enabled",
     "LOL_SPARK_MIN_EXECUTORS": "spark.dynamicAllocation.minExecutors",
