@@ -140,7 +140,7 @@ def _typed_with_row_reasons(raw: DataFrame) -> DataFrame:
     typed = {f.name: _coerce(raw, f) for f in RAW_PARTICIPANTS}
     # A column already of its type is selected as it is, not under a new alias: Spark then still knows the
     # rows' partitioning by match_id (clean_dates partitions by it once) after the checkpoint.
-    columns = [column if _is_stored_as(raw, f) else column.alias(f.name) for f, column in zip(RAW_PARTICIPANTS, typed.values())]
+    columns = [typed[f.name] if _is_stored_as(raw, f) else typed[f.name].alias(f.name) for f in RAW_PARTICIPANTS]
     checks = [_field_reason(raw, f, typed[f.name]) for f in RAW_PARTICIPANTS] + _cross_field_reasons(raw, typed)
     broken = F.coalesce(*checks).isNotNull()
     # The reasons array (built and filtered per row, outside code generation) only for a row that breaks a rule.

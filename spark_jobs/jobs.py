@@ -71,17 +71,14 @@ ONE_SHUFFLE_SETTINGS = {"spark.sql.adaptive.enabled": "false", "spark.sql.requir
 @contextmanager
 def _session_settings(spark: SparkSession, settings: dict[str, str]) -> Iterator[None]:
     """The SQL settings for the block only: the session is shared with the run's other steps."""
-    before = {key: spark.conf.get(key, None) for key in settings}
+    before = {key: spark.conf.get(key) for key in settings}  # each has a default: get never fails
     for key, value in settings.items():
         spark.conf.set(key, value)
     try:
         yield
     finally:
         for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
+            spark.conf.set(key, value)
 
 
 def commit_clean(spark: SparkSession, staging: Staging, dates: DateRange) -> DataFrame:
