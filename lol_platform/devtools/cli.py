@@ -95,10 +95,10 @@ def _spark_env(args: argparse.Namespace) -> int:
 
 
 def _spark_code(args: argparse.Namespace) -> int:
-    from lol_platform.devtools.spark_env import default_dir
+    from lol_platform.devtools.spark_env import code_zip_dir
     from lol_platform.resources.spark_shipping import build_code_zip
 
-    print(build_code_zip(args.out_dir or default_dir()))
+    print(build_code_zip(args.out_dir or code_zip_dir()))
     return 0
 
 
@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     stack.set_defaults(func=_stack)
 
     spark_env = sub.add_parser("spark-env", help="build (once) the Spark executors' packed Python environment; prints its path")
-    spark_env.add_argument("--out-dir", type=Path, help="where to keep it (default: <stack dir>/spark)")
+    spark_env.add_argument("--out-dir", type=Path, help="where to keep it (default: ~/.cache/lol_platform/spark)")
     spark_env.set_defaults(func=_spark_env)
     spark_code = sub.add_parser("spark-code", help="zip lol_core and spark_jobs for spark-submit --py-files; prints its path")
     spark_code.add_argument("--out-dir", type=Path, help="where to keep it (default: <stack dir>/spark)")

@@ -4,14 +4,16 @@ Executors import, besides pyspark (which every Spark worker provides), cassandra
 Cassandra publish receives its rows as Arrow batches through mapInArrow): see
 `lol_platform/resources/spark_shipping.py`. The archive holds a virtualenv of this interpreter's Python version
 (PySpark refuses a worker of another minor version) with those at the driver's own versions, and is
-shipped with each application (`spark.archives`, LOL_SPARK_PYTHON_ENV). Built once per requirement set: its name
-carries their hash, so a rebuild happens only when they change. A venv-pack archive links to the base
-interpreter by path (here the one this virtualenv was made from): every worker needs Python at that path.
+shipped with each application (`spark.archives`, LOL_SPARK_PYTHON_ENV). Built once per requirement set into the
+user's cache (~/.cache/lol_platform/spark): its name carries their hash, so a rebuild happens only when they
+change. A venv-pack archive links to the base interpreter by path (here the one this virtualenv was made from):
+every worker needs Python at that path.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,10 +30,18 @@ def executor_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in EXECUTOR_DISTRIBUTIONS]
 
 
-def default_dir() -> Path:
+def code_zip_dir() -> Path:
+    """Where the code zip is built: the project's own stack directory (it changes with the code)."""
     from lol_stack import StackConfig
 
     return StackConfig().stack_dir / "spark"
+
+
+def env_cache_dir() -> Path:
+    """Where the packed environment is kept: the user's cache, like pip's, so a fresh clone (CI) reuses it. Its
+    name is the hash of what it holds, so a stale one is never picked."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "lol_platform" / "spark"
 
 
 def archive_path(out_dir: Path, requirements: list[str]) -> Path:
@@ -42,7 +52,7 @@ def archive_path(out_dir: Path, requirements: list[str]) -> Path:
 
 def build_executor_env(out_dir: Path | None = None, progress=lambda line: print(line, file=sys.stderr)) -> Path:
     """Create (or reuse) the packed environment; returns its path."""
-    out_dir = (out_dir or default_dir()).resolve()
+    out_dir = (out_dir or env_cache_dir()).resolve()
     requirements = executor_requirements()
     out = archive_path(out_dir, requirements)
     if out.exists():
@@ -53,7 +63,8 @@ def build_executor_env(out_dir: Path | None = None, progress=lambda line: print(
         progress(f"building the executors' Python environment ({', '.join(requirements)}) in {venv}")
         _run([sys.executable, "-m", "venv", str(venv)])
         _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements, VENV_PACK])
-        partial = out.with_name(f".partial-{out.name}")  # venv-pack infers the format from the extension
+        # Per process (two builds may race in a shared cache); venv-pack infers the format from the extension.
+        partial = out.with_name(f".partial-{os.getpid()}-{out.name}")
         _run([str(venv / "bin" / "venv-pack"), "-p", str(venv), "-o", str(partial), "-f", "-q"])
         partial.replace(out)
     progress(f"packed {out} ({out.stat().st_size / 1e6:.1f} MB)")
