@@ -123,10 +123,11 @@ class DevFlow:
             "LOL_E2E_TOKEN": self.token,
             "PYTHONUNBUFFERED": "1",
         }
-        # 5 matches/s: every tick lands matches of both dates, and a Spark run of a date stays small on 2 cores
-        # (the flow keeps producing, so each later run, the UI's backfill too, reads all that landed before it).
+        # make dev's own rate, 10 matches/s (it was 20): the flow keeps producing, so each later Spark run (the UI's
+        # backfill too) reads all that landed before it. The endless generator fills 1,000 matches of the first
+        # date before the second: at 10/s the second date lands ~100 s in, inside the tests' 180 s raw wait.
         cmd = [sys.executable, "-m", "lol_platform.devtools.dev", "--port", str(self.port),
-               "--rate", "5", "--days", "2", "--seed", str(self.seed)]  # fmt: skip
+               "--rate", "10", "--days", "2", "--seed", str(self.seed)]  # fmt: skip
         out = open(self.home / "dev.out", "wb")
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -191,7 +192,7 @@ def _skip_batch_backlog(offsets: dict[int, int]) -> None:
 
 @pytest.fixture(scope="module")
 def dev_flow(service_stack, tmp_path_factory):
-    """`python -m lol_platform.devtools.dev --rate 5 --days 2` on a free port, a temporary DAGSTER_HOME and its own lake
+    """`python -m lol_platform.devtools.dev --rate 10 --days 2` on a free port, a temporary DAGSTER_HOME and its own lake
     root under hdfs:///e2e/, with the shared stack (LOL_KEEP_STACK=1). Stopped, and checked for leftovers, at the end."""
     from lol_platform.resources import LakeResource
 

@@ -1,6 +1,6 @@
 """End to end: the `make dev` flow, scaled down, runs the platform by itself and stops cleanly.
 
-One flow (module fixture `dev_flow`: 5 matches/s over 2 dates, a temporary DAGSTER_HOME and lake) serves
+One flow (module fixture `dev_flow`: 10 matches/s over 2 dates, a temporary DAGSTER_HOME and lake) serves
 every test here, in order: a headless Chromium sees the asset graph with every asset and its checks and
 launches a date-range backfill from the UI (its Spark run queues in the pool behind automation's);
 automation lands and materializes partitions with no manual step and the speed layer indexes the flow's
