@@ -116,7 +116,7 @@ def _produce(args: argparse.Namespace) -> int:
     kafka = kafka_resource("PRODUCER").process_config_and_initialize()  # resolves the LOL_KAFKA_* settings
     stats = produce_matches(
         kafka, count=args.count, rate=args.rate, seed=args.seed, start_date=args.start_date,
-        days=args.days, late_share=args.late_share,
+        days=args.days, late_share=args.late_share, per_day=args.per_day,
     )  # fmt: skip
     print(f"sent {stats.sent}, delivered {stats.delivered}, failed {stats.failed} in {stats.seconds:.1f}s to {kafka.topic}")
     for err in stats.errors:
@@ -230,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("--start-date", type=dt.date.fromisoformat, default=None, help="first match date (UTC)")
     produce.add_argument("--days", type=int, default=3, help="number of dates the matches spread over")
     produce.add_argument("--late-share", type=float, default=0.05, help="share of matches that arrive late")
+    produce.add_argument("--per-day", type=float, default=None,
+                         help="matches a date gets before the next (default: --count spread over --days, or 1,000 when endless)")  # fmt: skip
     produce.set_defaults(func=_produce)
 
     validate = sub.add_parser(

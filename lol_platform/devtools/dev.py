@@ -208,6 +208,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOL_DAGSTER_PORT", 3000)))
     parser.add_argument("--rate", type=float, default=float(os.environ.get("LOL_DEV_RATE", 10)), help="generated matches per second")
     parser.add_argument("--days", type=int, default=int(os.environ.get("LOL_DEV_DAYS", 3)), help="dates the matches spread over")
+    parser.add_argument("--per-day", type=float, default=float(os.environ.get("LOL_DEV_PER_DAY", 1000)),
+                        help="matches a date gets before the generator moves on to the next (then it laps the dates)")  # fmt: skip
     # A fresh seed per start: matchIds derive from it, so a restarted `make dev` never re-sends the ids of
     # an earlier one with other contents (the raw gate would rightly reject such matches).
     parser.add_argument("--seed", type=int, default=int(os.environ.get("LOL_DEV_SEED", int(time.time()) % 4096)),
@@ -266,12 +268,12 @@ def main(argv: list[str] | None = None) -> int:
         bin_dir = Path(sys.executable).parent
         if args.no_generator:
             print(f"  {'generator':<12} left out (LOL_DEV_GENERATOR=0 / --no-generator): start it with "
-                  f"`{bin_dir / 'lol-platform'} produce --rate {args.rate:g} --days {args.days} --seed $RANDOM`", flush=True)  # fmt: skip
+                  f"`{bin_dir / 'lol-platform'} produce --rate {args.rate:g} --days {args.days} --per-day {args.per_day:g} --seed $RANDOM`", flush=True)  # fmt: skip
         else:
             # Each (re)start of the generator gets its own seed: matchIds derive from it, so a restarted
             # generator never re-sends the ids of an earlier run with other contents.
             supervisor.start("generator", lambda n: [str(bin_dir / "lol-platform"), "produce", "--rate", str(args.rate), "--days", str(args.days),
-                                                     "--seed", str((args.seed + n) % 4096)])  # fmt: skip
+                                                     "--per-day", str(args.per_day), "--seed", str((args.seed + n) % 4096)])  # fmt: skip
         if not args.no_stream:
             supervisor.start("stream", [str(bin_dir / "lol-platform"), "stream"])
         supervisor.start("dagster", [str(bin_dir / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"), "-p", str(args.port), "-h", "127.0.0.1"])

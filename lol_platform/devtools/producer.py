@@ -37,15 +37,19 @@ def produce_matches(
     start_date: dt.date | None = None,
     days: int = 3,
     late_share: float = 0.05,
+    per_day: float | None = None,
     progress_every_s: float = 5.0,
     out=sys.stderr,
     should_stop=lambda: False,
 ) -> ProduceStats:
-    """Send `count` matches (None: until `should_stop()` or Ctrl-C) at `rate` matches/s (None: as fast as possible)."""
+    """Send `count` matches (None: until `should_stop()` or Ctrl-C) at `rate` matches/s (None: as fast as possible).
+
+    `per_day`: matches a date gets before the clock moves on to the next (default: a bounded run spreads its
+    `count` evenly over the dates, an endless one laps them 1,000 a day)."""
     kafka.ensure_topic()
     producer = kafka.producer()
-    # A bounded run spreads its matches evenly over the dates; an endless one laps them 1,000 a day.
-    per_day = count / days if count else 1000.0
+    if per_day is None:
+        per_day = count / days if count else 1000.0
     generator = MatchGenerator(seed=seed, start_date=start_date, days=days, late_share=late_share, matches_per_day=max(per_day, 1.0))
     stats = ProduceStats()
     t0 = last_report = time.monotonic()

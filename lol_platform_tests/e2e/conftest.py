@@ -27,6 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 BATCH_GROUP = "lol-platform-batch"
+RATE = 5  # generated matches per second
+PER_DAY = 100  # matches a date gets before the generator moves on to the next
 
 
 def _free_port() -> int:
@@ -123,11 +125,11 @@ class DevFlow:
             "LOL_E2E_TOKEN": self.token,
             "PYTHONUNBUFFERED": "1",
         }
-        # make dev's own rate, 10 matches/s (it was 20): the flow keeps producing, so each later Spark run (the UI's
-        # backfill too) reads all that landed before it. The endless generator fills 1,000 matches of the first
-        # date before the second: at 10/s the second date lands ~100 s in, inside the tests' 180 s raw wait.
-        cmd = [sys.executable, "-m", "lol_platform.devtools.dev", "--port", str(self.port),
-               "--rate", "10", "--days", "2", "--seed", str(self.seed)]  # fmt: skip
+        # The flow keeps producing, so each later Spark run (the UI's backfill too) reads all that landed before
+        # it: a slow rate keeps those runs small. A date gets PER_DAY matches before the next, so at RATE/s both
+        # dates have landed within the first ~20 s (at make dev's 1,000 a date it took ~100 s at 10/s).
+        cmd = [sys.executable, "-m", "lol_platform.devtools.dev", "--port", str(self.port), "--rate", str(RATE),
+               "--per-day", str(PER_DAY), "--days", "2", "--seed", str(self.seed)]  # fmt: skip
         out = open(self.home / "dev.out", "wb")
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -192,7 +194,7 @@ def _skip_batch_backlog(offsets: dict[int, int]) -> None:
 
 @pytest.fixture(scope="module")
 def dev_flow(service_stack, tmp_path_factory):
-    """`python -m lol_platform.devtools.dev --rate 10 --days 2` on a free port, a temporary DAGSTER_HOME and its own lake
+    """`python -m lol_platform.devtools.dev --rate 5 --per-day 100 --days 2` on a free port, a temporary DAGSTER_HOME and its own lake
     root under hdfs:///e2e/, with the shared stack (LOL_KEEP_STACK=1). Stopped, and checked for leftovers, at the end."""
     from lol_platform.resources import LakeResource
 

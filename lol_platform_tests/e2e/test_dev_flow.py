@@ -1,7 +1,7 @@
 """End to end: the `make dev` flow, scaled down, runs the platform by itself and stops cleanly.
 
-One flow (module fixture `dev_flow`: 10 matches/s over 2 dates, a temporary DAGSTER_HOME and lake) serves
-every test here, in order: a headless Chromium sees the asset graph with every asset and its checks and
+One flow (module fixture `dev_flow`: 5 matches/s over 2 dates, 100 a date and lapped, a temporary DAGSTER_HOME
+and lake) serves every test here, in order: a headless Chromium sees the asset graph with every asset and its checks and
 launches a date-range backfill from the UI (its Spark run queues in the pool behind automation's);
 automation lands and materializes partitions with no manual step and the speed layer indexes the flow's
 matches; SIGTERM then stops the flow with nothing left running. Screenshots go to test-artifacts/screenshots/.
@@ -18,6 +18,7 @@ import pytest
 
 from lol_platform.devtools.generator import MatchGenerator
 from lol_platform.freshness.definitions import CHECKS as FRESHNESS_CHECKS
+from lol_platform_tests.e2e.conftest import PER_DAY
 from lol_platform_tests.support.browser import dismiss_welcome, open_page, require_chromium
 
 pytestmark = pytest.mark.stack
@@ -85,6 +86,11 @@ def _runs(flow, **filter_) -> list[dict]:
     return data["results"]
 
 
+def _automation_spark_runs(flow) -> list[dict]:
+    runs = _runs(flow, tags=[{"key": AUTOMATION_TAG, "value": "true"}])
+    return [r for r in runs if {a["path"][-1] for a in r["assetSelection"] or []} & set(BATCH)]
+
+
 def _flow_documents(flow) -> int:
     """Documents in lol_matches_stream from messages produced after the flow started (offsets >= its start)."""
     from lol_platform.resources import ElasticsearchResource
@@ -145,9 +151,11 @@ def _ui_checks_and_backfill(flow, page, screenshots: Path, expected_checks: dict
     _show_asset_graph(page, expected_checks, screenshots / "01_asset_graph.png")
 
     # A backfill of the batch assets over both dates, launched from the catalog like a user would, once the
-    # sensor has landed raw data for both.
+    # sensor has landed raw data for both and automation has launched its Spark run of them: the backfill's run
+    # then queues behind it in the pool (launched first, it would hold automation's chain back until it ends).
     start, end = flow.dates
     _wait_raw_landed(flow)
+    flow.wait_for("automation's first Spark run", lambda: _automation_spark_runs(flow), timeout_s=AUTOMATION_TIMEOUT_S)
     page.goto(f"{flow.url}/assets", wait_until="networkidle")
     for asset in BATCH:
         page.locator("label", has=page.get_by_test_id(f"checkbox-{asset}")).click()
@@ -245,7 +253,7 @@ def test_automation_materializes_landed_partitions_and_the_stream_indexes_them(d
     expected_checks = {asset: names - runless for asset, names in _expected_checks().items()}
 
     # The speed layer: the flow's own matches (its seed's first match, and offsets past its start) get indexed.
-    first_match = MatchGenerator(seed=flow.seed, days=2, late_share=0.05, matches_per_day=1000.0).match()["metadata"]["matchId"]
+    first_match = MatchGenerator(seed=flow.seed, days=2, late_share=0.05, matches_per_day=PER_DAY).match()["metadata"]["matchId"]
     es = ElasticsearchResource()
     flow.wait_for(
         f"document {first_match}_1 of the flow's first match in {es.index}",
