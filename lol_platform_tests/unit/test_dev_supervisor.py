@@ -51,6 +51,18 @@ def test_the_generator_can_be_left_out(monkeypatch):
     assert parse_args([]).no_generator is False
 
 
+def test_the_matches_a_date_gets_reach_the_generator_command(monkeypatch):
+    monkeypatch.delenv("LOL_DEV_PER_DAY", raising=False)
+    assert parse_args([]).per_day == 1000
+    assert parse_args(["--per-day", "100"]).per_day == 100
+    monkeypatch.setenv("LOL_DEV_PER_DAY", "50")
+    assert parse_args([]).per_day == 50
+    from lol_platform.devtools.cli import build_parser
+
+    produce = build_parser().parse_args(["produce", "--per-day", "100", "--days", "2"])
+    assert (produce.per_day, produce.days) == (100, 2)
+
+
 def _alive(pid: int) -> bool:
     """Running (a zombie waiting for a reaper that is not us does not count)."""
     try:
