@@ -7,7 +7,74 @@ after it still wins.
 
 from __future__ import annotations
 
-from dagster import AutomationCondition
+from collections.abc import Mapping
+
+from dagster import AssetKey, AutomationCondition, DagsterRunStatus, RunsFilter
+from dagster._core.definitions.declarative_automation.automation_condition import AutomationResult
+from dagster._core.definitions.declarative_automation.automation_context import AutomationContext
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
+
+from lol_core.dates import DateRange
+
+FLIGHT_STATUSES = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+]
+
+
+def tagged_dates(tags: Mapping[str, str]) -> set[str] | None:
+    """The partition keys a run targets, from its partition or range tags; None if it has neither."""
+    if PARTITION_NAME_TAG in tags:
+        return {tags[PARTITION_NAME_TAG]}
+    if ASSET_PARTITION_RANGE_START_TAG in tags and ASSET_PARTITION_RANGE_END_TAG in tags:
+        return set(DateRange.of_keys(tags[ASSET_PARTITION_RANGE_START_TAG], tags[ASSET_PARTITION_RANGE_END_TAG]).keys())
+    return None
+
+
+def dates_in_flight(instance, key: AssetKey) -> set[str]:
+    """Partitions of `key` that a queued or running run will materialize."""
+    dates: set[str] = set()
+    for record in instance.get_run_records(RunsFilter(statuses=FLIGHT_STATUSES)):
+        run = record.dagster_run
+        if key in (run.asset_selection or ()):
+            dates |= tagged_dates(run.tags) or set()
+    return dates
+
+
+class RunQueuedOrStarted(AutomationCondition[AssetKey]):
+    """True for each partition that a queued or running run of this asset covers.
+
+    Dagster's `in_progress()` reads a partition's latest *planned* materialization: a run logs its plan when it
+    is queued, so when two runs of a date wait in the Spark pool and the one created first finishes first, its
+    materialization hides the plan of the other, still waiting. Automation then asked again for what that run
+    was about to write (the chaos suite: a stats-only run of 58 s while a backfill's run was computing them).
+    The run records say what is in flight whatever the order. Safe with the pool: a queued run reads its parents
+    as they are when it starts."""
+
+    @property
+    def name(self) -> str:
+        return "run_queued_or_started"
+
+    @property
+    def description(self) -> str:
+        return "a queued or running run covers this partition"
+
+    @property
+    def requires_cursor(self) -> bool:
+        return False
+
+    def evaluate(self, context: AutomationContext[AssetKey]) -> AutomationResult[AssetKey]:
+        key = context.key
+        partitions_def = context.asset_graph.get(key).partitions_def
+        if context.candidate_subset.is_empty or partitions_def is None:
+            return AutomationResult(context, context.get_empty_subset())
+        flying = {p for p in dates_in_flight(context.asset_graph_view.instance, key) if partitions_def.has_partition_key(p)}
+        subset = context.asset_graph_view.get_subset_from_partition_keys(key, partitions_def, flying)
+        return AutomationResult(context, subset.compute_intersection(context.candidate_subset))
+
 
 # Downstream partitions follow their parents, late dates and backfills included (no latest-time-window
 # limit), never past a failed blocking check, and never in a loop on a failed run (the healing sensor and
@@ -29,11 +96,14 @@ _PARENTS_GATED = AutomationCondition.all_deps_match(
         AutomationCondition.check_passed() | AutomationCondition.will_be_requested(), blocking_only=True
     )
 ).with_label("parents_gated_or_requested_now")
+# A parent's update asks for nothing that a queued or running run of this partition will write anyway (a parent
+# requested on this tick still pulls its children in: the new run needs them).
 BATCH_AUTOMATION = (
     (
         (
             _DEPS_UPDATED.since(AutomationCondition.newly_updated()).with_label("deps_updated_since_materialized")
             & _DEPS_UPDATED.since(AutomationCondition.newly_requested()).with_label("deps_updated_since_requested")
+            & ~RunQueuedOrStarted()
         )
         | _DEPS_REQUESTED
     )

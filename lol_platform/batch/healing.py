@@ -51,13 +51,13 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
     RETRY_STRATEGY_TAG,
     ROOT_RUN_ID_TAG,
 )
 
 from lol_core.dates import DateRange
 from lol_platform.batch.assets import champion_stats, cleaned_participants, position_stats
+from lol_platform.batch.automation import FLIGHT_STATUSES, tagged_dates
 from lol_platform.batch.spark_pool import ensure_pool_limits
 from lol_platform.ingestion.assets import raw_matches, raw_matches_contract
 from lol_platform.partitions import daily_partitions
@@ -78,13 +78,6 @@ MAX_FAILURES = 3
 # A run younger than this may not have logged its worker pid yet (the fault-injection suite shortens it).
 WORKER_GRACE_S = float(os.environ.get("LOL_HEALING_WORKER_GRACE_S", 120))
 
-FLIGHT_STATUSES = [
-    DagsterRunStatus.QUEUED,
-    DagsterRunStatus.NOT_STARTED,
-    DagsterRunStatus.STARTING,
-    DagsterRunStatus.STARTED,
-    DagsterRunStatus.CANCELING,
-]
 FAILED_STATUSES = {DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 ACTIVE_BACKFILL = [BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING, BulkActionStatus.FAILING]
 
@@ -204,11 +197,8 @@ def run_request(heal: HealRange) -> RunRequest:
 
 def run_dates(tags: Mapping[str, str], all_dates: Iterable[str]) -> set[str]:
     """The dates a run targets, from its partition tags; every date if it has none."""
-    if PARTITION_NAME_TAG in tags:
-        return {tags[PARTITION_NAME_TAG]}
-    if ASSET_PARTITION_RANGE_START_TAG in tags and ASSET_PARTITION_RANGE_END_TAG in tags:
-        return set(HealRange(tags[ASSET_PARTITION_RANGE_START_TAG], tags[ASSET_PARTITION_RANGE_END_TAG], Stage.FULL).dates)
-    return set(all_dates)
+    dates = tagged_dates(tags)
+    return set(all_dates) if dates is None else dates
 
 
 def _targets_chain(run) -> bool:
