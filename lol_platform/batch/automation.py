@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dagster import AssetKey, AutomationCondition, DagsterRunStatus, RunsFilter
-from dagster._core.definitions.declarative_automation.automation_condition import AutomationResult
-from dagster._core.definitions.declarative_automation.automation_context import AutomationContext
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
 
 from lol_core.dates import DateRange
+from lol_platform.ingestion.automation import InstanceSubsetCondition
 
 FLIGHT_STATUSES = [
     DagsterRunStatus.QUEUED,
@@ -44,7 +43,7 @@ def dates_in_flight(instance, key: AssetKey) -> set[str]:
     return dates
 
 
-class RunQueuedOrStarted(AutomationCondition[AssetKey]):
+class RunQueuedOrStarted(InstanceSubsetCondition):
     """True for each partition that a queued or running run of this asset covers.
 
     Dagster's `in_progress()` reads a partition's latest *planned* materialization: a run logs its plan when it
@@ -62,18 +61,8 @@ class RunQueuedOrStarted(AutomationCondition[AssetKey]):
     def description(self) -> str:
         return "a queued or running run covers this partition"
 
-    @property
-    def requires_cursor(self) -> bool:
-        return False
-
-    def evaluate(self, context: AutomationContext[AssetKey]) -> AutomationResult[AssetKey]:
-        key = context.key
-        partitions_def = context.asset_graph.get(key).partitions_def
-        if context.candidate_subset.is_empty or partitions_def is None:
-            return AutomationResult(context, context.get_empty_subset())
-        flying = {p for p in dates_in_flight(context.asset_graph_view.instance, key) if partitions_def.has_partition_key(p)}
-        subset = context.asset_graph_view.get_subset_from_partition_keys(key, partitions_def, flying)
-        return AutomationResult(context, subset.compute_intersection(context.candidate_subset))
+    def partition_keys(self, instance, key: AssetKey) -> set[str]:
+        return dates_in_flight(instance, key)
 
 
 # Downstream partitions follow their parents, late dates and backfills included (no latest-time-window

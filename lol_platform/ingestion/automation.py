@@ -23,7 +23,28 @@ from dagster._core.definitions.declarative_automation.automation_condition impor
 from dagster._core.definitions.declarative_automation.automation_context import AutomationContext
 
 
-class LandedSinceLastGated(AutomationCondition[AssetCheckKey]):
+class InstanceSubsetCondition(AutomationCondition):
+    """A condition whose true partitions are read from the instance by `partition_keys` (per partition, which
+    Dagster's own operands do not always give): the base of this project's Python conditions."""
+
+    @property
+    def requires_cursor(self) -> bool:
+        return False
+
+    def partition_keys(self, instance, key) -> set[str]:
+        raise NotImplementedError
+
+    def evaluate(self, context: AutomationContext) -> AutomationResult:
+        key = context.key
+        partitions_def = context.asset_graph.get(key).partitions_def
+        if context.candidate_subset.is_empty or partitions_def is None:
+            return AutomationResult(context, context.get_empty_subset())
+        keys = {p for p in self.partition_keys(context.asset_graph_view.instance, key) if partitions_def.has_partition_key(p)}
+        subset = context.asset_graph_view.get_subset_from_partition_keys(key, partitions_def, keys)
+        return AutomationResult(context, subset.compute_intersection(context.candidate_subset))
+
+
+class LandedSinceLastGated(InstanceSubsetCondition):
     """True for each partition of a check whose asset has a materialization newer than the check's latest
     event (planned or evaluated) for that partition, or that was never checked: the latest landing of that
     date has not been, and is not being, judged."""
@@ -36,19 +57,8 @@ class LandedSinceLastGated(AutomationCondition[AssetCheckKey]):
     def description(self) -> str:
         return "the latest raw landing of this date is newer than the gate's latest run for it"
 
-    @property
-    def requires_cursor(self) -> bool:
-        return False
-
-    def evaluate(self, context: AutomationContext[AssetCheckKey]) -> AutomationResult[AssetCheckKey]:
-        key = context.key
-        partitions_def = context.asset_graph.get(key).partitions_def
-        if context.candidate_subset.is_empty or partitions_def is None:
-            return AutomationResult(context, context.get_empty_subset())
-        due = gate_due_partitions(context.asset_graph_view.instance, key)
-        due = {p for p in due if partitions_def.has_partition_key(p)}
-        subset = context.asset_graph_view.get_subset_from_partition_keys(key, partitions_def, due)
-        return AutomationResult(context, subset.compute_intersection(context.candidate_subset))
+    def partition_keys(self, instance, key: AssetCheckKey) -> set[str]:
+        return gate_due_partitions(instance, key)
 
 
 def gate_due_partitions(instance, check_key: AssetCheckKey) -> set[str]:
