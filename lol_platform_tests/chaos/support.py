@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from lol_platform_tests.e2e.conftest import REPO, DevFlow
+from lol_platform_tests.e2e.conftest import REPO, DevFlow, init_instance
 
 CHAOS_DIR = Path(__file__).resolve().parent
 BATCH_ASSETS = ("cleaned_participants", "champion_stats", "position_stats")
@@ -199,6 +199,7 @@ class ChaosFlow(DevFlow):
         self.supervisor = Supervisor(self.env(), self.log_dir, RestartPolicy(initial_s=1.0, max_s=10.0),
                                      out=lambda line: (lines.append(line), print(line, flush=True)))  # fmt: skip
         self.supervisor_lines = lines
+        init_instance(self.home)
         bin_dir = Path(sys.executable).parent
         self.supervisor.start("stream", [sys.executable, str(CHAOS_DIR / "stream_main.py")])
         self.supervisor.start("dagster", [str(bin_dir / "dagster"), "dev", "-f", str(CHAOS_DIR / "code_location.py"),

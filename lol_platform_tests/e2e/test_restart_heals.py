@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from lol_platform_tests.e2e.conftest import REPO, DevFlow, _free_port
+from lol_platform_tests.e2e.conftest import REPO, DevFlow, _free_port, init_instance
 
 pytestmark = pytest.mark.stack
 
@@ -81,6 +81,7 @@ class RestartFlow(DevFlow):
             "PYTHONUNBUFFERED": "1",
         }
         self.log_dir.mkdir(exist_ok=True)
+        init_instance(self.home)
         out = open(self.log_dir / "dagster.log", "ab")
         cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-f", str(self.code_location),
                "-p", str(self.port), "-h", "127.0.0.1"]  # fmt: skip
