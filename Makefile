@@ -28,8 +28,12 @@ browser:  ## Debian's chromium for the browser tests (Playwright's own browser d
 		echo "the browser tests are skipped without it."; \
 	fi
 
-test: install jars browser  ## the whole suite; it starts (or reuses) the service stack itself
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# Two lanes side by side (pytest-xdist workers; which test runs where: lol_platform_tests/conftest.py). Much of a
+# flow test is waiting on services and sensor ticks, so two lanes fill the two cores. TEST_LANES=0: one process.
+TEST_LANES ?= 2
+
+test: install jars browser  ## the whole suite; it starts (or reuses) the service stacks itself
+	$(BIN)/python -m pytest -n $(TEST_LANES) --dist loadgroup $(PYTEST_ARGS)
 
 chaos: install jars  ## only the fault-injection tests (SIGKILL of services mid-flow)
 	$(BIN)/python -m pytest -m chaos $(PYTEST_ARGS)

@@ -12,11 +12,26 @@ import pytest
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
+# `make test` runs two lanes (pytest-xdist, --dist loadgroup): the tests of the session stack and of the secure
+# test stack in one, in collection order; in the other the tests with a stack of their own (the fault-injection
+# suite, the three-node stack) and those that need none. A stack is only ever used from one lane, so the suite
+# that kills services never meets a test that needs them, and no stack is started twice.
+SESSION_LANE, OWN_STACKS_LANE = "session-stack", "own-stacks"
+SESSION_FIXTURES = {"service_stack", "secure_stack"}  # session-scoped: one lane may start each
+
+
+def lane(fixturenames) -> str:
+    """The lane of a test, from the fixtures it uses (with those they use in turn)."""
+    return SESSION_LANE if SESSION_FIXTURES & set(fixturenames) else OWN_STACKS_LANE
+
+
+@pytest.hookimpl(trylast=True)  # after secure/conftest.py has given its tests their fixture
 def pytest_collection_modifyitems(items):
-    # Every test marked `stack` gets the session stack; unit tests never start it.
     for item in items:
+        # Every test marked `stack` gets the session stack; unit tests never start it.
         if item.get_closest_marker("stack"):
             item.fixturenames.insert(0, "service_stack")
+        item.add_marker(pytest.mark.xdist_group(lane(item.fixturenames)))
 
 
 @pytest.fixture(scope="session")

@@ -100,3 +100,18 @@ class StackConfig:
     @property
     def poms_dir(self) -> Path:
         return INFRA_DIR / "poms"
+
+    @classmethod
+    def on_port_base(cls, base: int, stack_dir: Path | str, **settings) -> StackConfig:
+        """A stack that never meets the default one: its own directory, and every port at an offset from `base`
+        (Kafka base+92, Cassandra base+42, its JMX base+190 (+1 a node), Elasticsearch base+200, the NameNode
+        base+20/+870, ...). Keep base+870 below 32768, where Linux starts handing out ephemeral ports.
+        Nothing is read from LOL_*_PORT: a test's stack ignores the developer's."""
+        ports = dict(
+            kafka_port=base + 92, kafka_controller_port=base + 93,
+            namenode_rpc_port=base + 20, namenode_http_port=base + 870,
+            datanode_port=base + 866, datanode_http_port=base + 864, datanode_ipc_port=base + 867,
+            cassandra_port=base + 42, cassandra_storage_port=base, cassandra_jmx_port=base + 190,
+            elasticsearch_port=base + 200, elasticsearch_transport_port=base + 300,
+        )  # fmt: skip
+        return cls(stack_dir=stack_dir, secure=False, spark_cluster=False, **{**ports, **settings})

@@ -82,7 +82,7 @@ class FaultPoints:
 
 
 class StackFaults:
-    """SIGKILL of a service of the session stack and its restart, each exactly once per service."""
+    """SIGKILL of a service of the chaos stack and its restart, each exactly once per service."""
 
     def __init__(self, stack, log):
         self.stack, self.log = stack, log
@@ -144,7 +144,7 @@ class StackFaults:
 
     def ensure_up(self) -> None:
         """Last resort at teardown: whatever of the stack is down (a restart that failed) is started again,
-        so the rest of the suite finds the stack as it was."""
+        so a kept stack (LOL_KEEP_STACK=1) is whole for the next run."""
         for svc in self.stack.services:
             if not svc.is_running():
                 self.log(f"teardown: {svc.name} was down, starting it")

@@ -3,8 +3,8 @@ half-published.
 
 A seeded stream of matches (three dates, three waves, a few invalid messages) flows through the whole
 platform: `dagster dev` (sensors, automation, the healing sensor, run retries, the Spark pool) and the live
-stream indexer, both under `make dev`'s supervisor, on the session stack. While it flows, the suite kills with
-SIGKILL, at the fault points the code exposes (lol_core/faults.py) and at a random moment:
+stream indexer, both under `make dev`'s supervisor, on the suite's own stack (chaos/conftest.py). While it flows,
+the suite kills with SIGKILL, at the fault points the code exposes (lol_core/faults.py) and at a random moment:
 
 1. Kafka while a sensor tick has written its files but its cursor is not stored yet, and while a stream batch
    is acknowledged by Elasticsearch but its offsets are not committed (one kill, both held there);
@@ -67,7 +67,7 @@ from lol_platform_tests.chaos.support import (
 )
 from lol_platform_tests.e2e.conftest import _free_port
 
-pytestmark = [pytest.mark.stack, pytest.mark.chaos]
+pytestmark = pytest.mark.chaos  # on its own stack (chaos/conftest.py), never the session one
 
 DATES = 3
 FAULTS = ("kafka", "manual_backfill", "elasticsearch", "datanode", "code_server", "run_worker", "dagster_daemon",
@@ -298,7 +298,7 @@ def _spark_runs(flow: ChaosFlow) -> list:
 
 
 @pytest.fixture
-def chaos(service_stack, tmp_path_factory):
+def chaos(chaos_stack, tmp_path_factory):
     from lol_platform.resources import CassandraResource, ElasticsearchResource, KafkaResource, LakeResource
 
     seed = int(os.environ.get("LOL_CHAOS_SEED", int(time.time()) % 100_000))
@@ -309,8 +309,8 @@ def chaos(service_stack, tmp_path_factory):
     dates = [first + dt.timedelta(days=i) for i in range(DATES)]
     home = tmp_path_factory.mktemp("dagster_home_chaos")
     shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
-    # The flow and the suite talk to the stack the session runs (its ports: LOL_*_PORT, see the README).
-    c = service_stack.config
+    # The flow and the suite talk to the suite's own stack (chaos/conftest.py).
+    c = chaos_stack.config
     endpoints = {
         "LOL_KAFKA_BOOTSTRAP": f"{c.host}:{c.kafka_port}",
         "LOL_CASSANDRA_HOSTS": c.host,
@@ -342,7 +342,7 @@ def chaos(service_stack, tmp_path_factory):
             cassandra.delete_stat_dates(table, [day], time.time_ns() // 1000)
         cassandra.session().execute("DELETE FROM lol_data.date_summary WHERE match_date = %s", [day])
     lake = LakeResource(root=flow.lake_root, webhdfs_port=c.namenode_http_port)
-    stack = StackFaults(service_stack, log=lambda line: print(f"[chaos {time.strftime('%H:%M:%S')}] {line}", flush=True))
+    stack = StackFaults(chaos_stack, log=lambda line: print(f"[chaos {time.strftime('%H:%M:%S')}] {line}", flush=True))
     try:
         yield {"flow": flow, "kafka": kafka, "es": es, "cassandra": cassandra, "lake": lake, "stack": stack, "dates": dates,
                "seed": seed, "rng": rng}  # fmt: skip
@@ -350,7 +350,7 @@ def chaos(service_stack, tmp_path_factory):
         flow.stop()
         left = flow.kill_leftovers()
         stack.wait_restarted(timeout_s=300)
-        stack.ensure_up()  # the rest of the suite finds the stack as it was
+        stack.ensure_up()  # a kept stack (LOL_KEEP_STACK=1) is left whole for the next run
         logs = REPO / "test-artifacts" / "chaos-logs"
         shutil.rmtree(logs, ignore_errors=True)
         if flow.log_dir.exists():

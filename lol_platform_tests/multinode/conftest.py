@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 
 import pytest
@@ -25,18 +24,12 @@ NODES = 3
 def multinode_config():
     from lol_stack import StackConfig
 
-    base = int(os.environ.get("LOL_MULTINODE_PORT_BASE", 31000))
-    return StackConfig(
-        stack_dir=os.environ.get("LOL_MULTINODE_STACK_DIR") or REPO_ROOT / ".stack-multinode",
-        nodes=NODES, secure=False,
-        kafka_port=base + 92, kafka_controller_port=base + 93,
-        namenode_rpc_port=base + 20, namenode_http_port=base + 870,
-        datanode_port=base + 866, datanode_http_port=base + 864, datanode_ipc_port=base + 867,
-        cassandra_port=base + 42, cassandra_storage_port=base, cassandra_jmx_port=base + 190,  # JMX: +190..+192, one a node
-        elasticsearch_port=base + 200, elasticsearch_transport_port=base + 300,
-        spark_cluster=False,
+    return StackConfig.on_port_base(
+        int(os.environ.get("LOL_MULTINODE_PORT_BASE", 31000)),
+        os.environ.get("LOL_MULTINODE_STACK_DIR") or REPO_ROOT / ".stack-multinode",
+        nodes=NODES,
         start_timeout_s=float(os.environ.get("LOL_STACK_START_TIMEOUT", 420)),  # nodes start one after another
-    )  # fmt: skip
+    )
 
 
 def rss_mb(pid: int) -> float:
@@ -51,30 +44,19 @@ def rss_mb(pid: int) -> float:
 def multinode_stack():
     """The multi-node stack, started here unless already up, and stopped at the end (unless LOL_KEEP_STACK=1).
     What it cost (seconds to start, each service's RSS once up) is printed and kept in <stack dir>/cost.json."""
-    from lol_stack import Stack
+    from lol_platform_tests.support.stacks import own_stack
 
-    stack = Stack(multinode_config())
-    started_here = [row["service"] for row in stack.status() if row["state"] != "up"]
-    t0 = time.monotonic()
-    if started_here:
-        try:
-            stack.up(progress=lambda line: print(line, flush=True))
-        except Exception:
-            Stack(stack.config, only=started_here).down(progress=lambda line: None)  # no yield, so no teardown
-            raise
-    cost = {
-        "start_s": round(time.monotonic() - t0, 1),
-        "started": started_here,
-        "rss_mb": {svc.name: round(rss_mb(svc.pid())) for svc in stack.services if svc.pid()},
-        "load_average": os.getloadavg(),
-    }
-    (stack.config.stack_dir / "cost.json").write_text(json.dumps(cost, indent=2))
-    print(f"multi-node stack: {json.dumps(cost)}", flush=True)
-    yield stack
-    if started_here and os.environ.get("LOL_KEEP_STACK") != "1":
-        # Nine JVMs stopped gracefully one by one took a minute; this stack is the test's own and every
-        # store in it survives SIGKILL, so a short grace is enough.
-        stack.down(progress=lambda line: None, grace_s=3)
+    with own_stack(multinode_config()) as own:
+        stack = own.stack
+        cost = {
+            "start_s": own.start_s,
+            "started": own.started_here,
+            "rss_mb": {svc.name: round(rss_mb(svc.pid())) for svc in stack.services if svc.pid()},
+            "load_average": os.getloadavg(),
+        }
+        (stack.config.stack_dir / "cost.json").write_text(json.dumps(cost, indent=2))
+        print(f"multi-node stack: {json.dumps(cost)}", flush=True)
+        yield stack
 
 
 @pytest.fixture(scope="module")
