@@ -193,14 +193,17 @@ def _stop_group(pgid: int, deadline: float) -> None:
             sig = signal.SIGKILL
 
 
-def _ensure_pool_limits() -> None:
-    """The Spark pool's limit is in the instance before the daemon's first queue pass (see concurrency.py)."""
+def init_instance(home: Path) -> dict:
+    """Create the instance's storage, and the Spark pool's limit, in one process before `dagster dev` starts three
+    at once: processes that create a fresh SQLite storage together can stamp its schema version twice, and every
+    later open then fails ("alembic_version has more than one head present", dagster-io/dagster#27390). The limit
+    is then in place before the daemon's first queue pass (see concurrency.py). Returns the pools' limits."""
     from dagster import DagsterInstance
 
     from lol_platform.batch.spark_pool import ensure_pool_limits
 
-    with DagsterInstance.get() as instance:
-        print(f"== pools {ensure_pool_limits(instance)}", flush=True)
+    with DagsterInstance.from_config(str(home)) as instance:
+        return ensure_pool_limits(instance)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -236,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(env["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
-    _ensure_pool_limits()
+    print(f"== pools {init_instance(home)}", flush=True)
     log_dir = home / "dev-logs"  # dagster owns home/logs
     log_dir.mkdir(exist_ok=True)
 

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from lol_platform_tests.e2e.conftest import REPO, DevFlow, init_instance
+from lol_platform.devtools.dev import init_instance
+from lol_platform_tests.e2e.conftest import REPO, DevFlow
 
 CHAOS_DIR = Path(__file__).resolve().parent
 BATCH_ASSETS = ("cleaned_participants", "champion_stats", "position_stats")

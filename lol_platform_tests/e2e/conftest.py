@@ -164,19 +164,6 @@ class DevFlow:
         return left
 
 
-def init_instance(home: Path) -> None:
-    """Create the instance's storage (and the Spark pool's limit) in one process before `dagster dev` starts
-    three at once, as `make dev` does: processes that create a fresh SQLite storage together can stamp its schema
-    version twice, and every later open then fails ("alembic_version has more than one head present",
-    dagster-io/dagster#27390; seen once at the start of the chaos test)."""
-    from dagster import DagsterInstance
-
-    from lol_platform.batch.spark_pool import ensure_pool_limits
-
-    with DagsterInstance.from_config(str(home)) as instance:
-        ensure_pool_limits(instance)
-
-
 def _topic_end_offsets() -> dict[int, int]:
     from confluent_kafka import TopicPartition
 

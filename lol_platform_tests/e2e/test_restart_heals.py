@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from lol_platform_tests.e2e.conftest import REPO, DevFlow, _free_port, init_instance
+from lol_platform.devtools.dev import init_instance
+from lol_platform_tests.e2e.conftest import REPO, DevFlow, _free_port
 
 pytestmark = pytest.mark.stack
 

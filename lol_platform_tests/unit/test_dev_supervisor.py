@@ -176,3 +176,20 @@ def test_stop_ends_every_child_and_whatever_is_left_in_its_process_group(supervi
     steady_pid = steady.proc.pid
     supervisor.stop()
     assert steady.proc.poll() is not None and not _alive(steady_pid)
+
+
+def test_init_instance_creates_the_storage_and_the_spark_pools_limit_before_dagster_starts(tmp_path):
+    import shutil
+
+    from dagster import DagsterInstance
+
+    from lol_platform.batch.spark_pool import POOLS
+    from lol_platform.devtools.dev import REPO, init_instance
+
+    shutil.copyfile(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
+    limits = init_instance(tmp_path)
+    assert set(limits) == set(POOLS) and all(limit >= 1 for limit in limits.values()), limits
+    assert any(tmp_path.rglob("*.db")), sorted(p.name for p in tmp_path.rglob("*"))  # the SQLite storage
+    with DagsterInstance.from_config(str(tmp_path)) as instance:  # a second process opens the same storage
+        assert {p.name: p.limit for p in instance.event_log_storage.get_pool_limits() if p.name in POOLS} == limits
+    assert init_instance(tmp_path) == limits  # idempotent: make dev runs it on every start
