@@ -33,7 +33,7 @@ browser:  ## Debian's chromium for the browser tests (Playwright's own browser d
 TEST_LANES ?= 2
 
 test: install jars browser  ## the whole suite; it starts (or reuses) the service stacks itself
-	$(BIN)/python -m pytest -n $(TEST_LANES) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_LANES) $(PYTEST_ARGS)
 
 chaos: install jars  ## only the fault-injection tests (SIGKILL of services mid-flow)
 	$(BIN)/python -m pytest -m chaos $(PYTEST_ARGS)

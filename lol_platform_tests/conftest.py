@@ -12,26 +12,40 @@ import pytest
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
-# `make test` runs two lanes (pytest-xdist, --dist loadgroup): the tests of the session stack and of the secure
-# test stack in one, in collection order; in the other the tests with a stack of their own (the fault-injection
-# suite, the three-node stack) and those that need none. A stack is only ever used from one lane, so the suite
-# that kills services never meets a test that needs them, and no stack is started twice.
+# `make test` runs two lanes side by side (pytest-xdist workers, scheduled by the hook below). One runs the tests of
+# the session stack and of the secure test stack, in collection order; the other the tests with a stack of their
+# own (the fault-injection suite, the three-node stack) and those that need none. So no stack is started from two
+# lanes, and the suite that kills services never meets a test that needs them. The lane of a test is the folder it
+# is in: the scheduler sees node ids only. unit/test_test_lanes.py checks that folders and fixtures agree.
 SESSION_LANE, OWN_STACKS_LANE = "session-stack", "own-stacks"
-SESSION_FIXTURES = {"service_stack", "secure_stack"}  # session-scoped: one lane may start each
+SESSION_LANE_FOLDERS = ("e2e", "integration", "secure")
 
 
-def lane(fixturenames) -> str:
-    """The lane of a test, from the fixtures it uses (with those they use in turn)."""
-    return SESSION_LANE if SESSION_FIXTURES & set(fixturenames) else OWN_STACKS_LANE
+def lane(nodeid: str) -> str:
+    """lol_platform_tests/<folder>/...::test -> its lane."""
+    path = nodeid.split("::", 1)[0].split("/")
+    folder = path[path.index("lol_platform_tests") + 1] if "lol_platform_tests" in path[:-1] else ""
+    return SESSION_LANE if folder in SESSION_LANE_FOLDERS else OWN_STACKS_LANE
 
 
-@pytest.hookimpl(trylast=True)  # after secure/conftest.py has given its tests their fixture
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Each lane is one unit of work that xdist gives a worker whole, in collection order (any other split would
+    start a stack from both workers)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LaneScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return lane(nodeid)
+
+    return LaneScheduling(config, log)
+
+
 def pytest_collection_modifyitems(items):
+    # Every test marked `stack` gets the session stack; unit tests never start it.
     for item in items:
-        # Every test marked `stack` gets the session stack; unit tests never start it.
         if item.get_closest_marker("stack"):
             item.fixturenames.insert(0, "service_stack")
-        item.add_marker(pytest.mark.xdist_group(lane(item.fixturenames)))
 
 
 @pytest.fixture(scope="session")

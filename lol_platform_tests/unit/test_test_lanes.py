@@ -19,14 +19,13 @@ EPHEMERAL_PORTS_START = 32768  # Linux's default ip_local_port_range
 DUMP_PLUGIN = """
 import json, os
 def pytest_collection_finish(session):
-    rows = [{"id": i.nodeid, "fixtures": list(i.fixturenames),
-             "lanes": [m.args[0] for m in i.iter_markers("xdist_group")]} for i in session.items]
     with open(os.environ["LANES_DUMP"], "w") as f:
-        json.dump(rows, f)
+        json.dump([{"id": i.nodeid, "fixtures": list(i.fixturenames)} for i in session.items], f)
 """
 
 
 def _collected(tmp_path: Path) -> list[dict]:
+    """Every test of the suite: node id and the fixtures it uses (with those they use in turn)."""
     (tmp_path / "lanes_dump.py").write_text(DUMP_PLUGIN)
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "LANES_DUMP": str(tmp_path / "lanes.json")}
     done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "lanes_dump", "-p", "no:cacheprovider"],
@@ -35,20 +34,38 @@ def _collected(tmp_path: Path) -> list[dict]:
     return json.loads((tmp_path / "lanes.json").read_text())
 
 
-def test_a_test_using_the_session_or_secure_stack_runs_in_the_session_lane():
-    assert lane(["tmp_path", "service_stack"]) == SESSION_LANE
-    assert lane(["secure_stack"]) == SESSION_LANE
-    assert lane(["chaos_stack", "tmp_path_factory"]) == OWN_STACKS_LANE
-    assert lane(["spark"]) == OWN_STACKS_LANE
+def test_a_test_runs_in_the_lane_of_its_folder():
+    assert lane("lol_platform_tests/integration/test_speed_layer.py::test_x") == SESSION_LANE
+    assert lane("lol_platform_tests/e2e/test_dev_flow.py::test_x[param/with/slashes]") == SESSION_LANE
+    assert lane("lol_platform_tests/secure/test_secure_kafka.py::TestX::test_y") == SESSION_LANE
+    assert lane("lol_platform_tests/chaos/test_kill_9.py::test_x") == OWN_STACKS_LANE
+    assert lane("lol_platform_tests/unit/spark/test_jobs.py::test_x") == OWN_STACKS_LANE
+    assert lane("lol_platform_tests/unit/test_dates.py::test_x") == OWN_STACKS_LANE
 
 
 def test_every_stack_is_used_from_one_lane_only_and_the_fault_injection_suite_never_meets_the_session_stack(tmp_path):
     items = _collected(tmp_path)
-    assert all(len(item["lanes"]) == 1 for item in items), [i["id"] for i in items if len(i["lanes"]) != 1][:5]
-    lanes_of = {name: {item["lanes"][0] for item in items if name in item["fixtures"]} for name in STACK_FIXTURES}
+    lanes_of = {name: {lane(item["id"]) for item in items if name in item["fixtures"]} for name in STACK_FIXTURES}
     assert all(len(lanes) == 1 for lanes in lanes_of.values()), lanes_of
-    assert lanes_of["chaos_stack"] != lanes_of["service_stack"], lanes_of
-    assert {item["lanes"][0] for item in items} == {SESSION_LANE, OWN_STACKS_LANE}
+    assert lanes_of["service_stack"] == lanes_of["secure_stack"] == {SESSION_LANE}, lanes_of
+    assert lanes_of["chaos_stack"] == lanes_of["multinode_stack"] == {OWN_STACKS_LANE}, lanes_of
+    assert {lane(item["id"]) for item in items} == {SESSION_LANE, OWN_STACKS_LANE}
+
+
+def test_make_test_schedules_by_lane():
+    """pytest-xdist asks the suite's hook for its scheduler: one unit of work per lane, whole."""
+    from lol_platform_tests import conftest
+
+    scheduler = conftest.pytest_xdist_make_scheduler(config=_XdistConfig(), log=None)
+    ids = ["lol_platform_tests/unit/test_a.py::t", "lol_platform_tests/e2e/test_b.py::t", "lol_platform_tests/chaos/test_c.py::t"]
+    assert [scheduler._split_scope(i) for i in ids] == [OWN_STACKS_LANE, SESSION_LANE, OWN_STACKS_LANE]
+
+
+class _XdistConfig:
+    """What LoadScopeScheduling reads of pytest's config at construction."""
+
+    def getvalue(self, name):
+        return {"tx": ["popen"] * 2, "numprocesses": 2}.get(name)
 
 
 def _ports(config) -> dict[str, int]:
