@@ -31,7 +31,8 @@ def lane(nodeid: str) -> str:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """Each lane is one unit of work that xdist gives a worker whole, in collection order (any other split would
-    start a stack from both workers)."""
+    start a stack from both workers). Not `--dist loadgroup`: with pytest 9.2 it silently ignores its groups
+    (pytest-dev/pytest-xdist#1386)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class LaneScheduling(LoadScopeScheduling):
