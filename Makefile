@@ -28,9 +28,10 @@ browser:  ## Debian's chromium for the browser tests (Playwright's own browser d
 		echo "the browser tests are skipped without it."; \
 	fi
 
-# Two lanes side by side (pytest-xdist workers; which test runs where: lol_platform_tests/conftest.py). Much of a
-# flow test is waiting on services and sensor ticks, so two lanes fill the two cores. TEST_LANES=0: one process.
-TEST_LANES ?= 2
+# TEST_LANES=2 runs two lanes side by side (pytest-xdist workers; which test runs where: lol_platform_tests/conftest.py).
+# Not the default: on this 2-core machine the two lanes saturate the CPU and the flow tests' waits run out
+# (README "The two commands"). 0: one process, in collection order.
+TEST_LANES ?= 0
 
 test: install jars browser  ## the whole suite; it starts (or reuses) the service stacks itself
 	$(BIN)/python -m pytest -n $(TEST_LANES) $(PYTEST_ARGS)
