@@ -12,7 +12,8 @@ import pytest
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
-# `make test` runs two lanes side by side (pytest-xdist workers, scheduled by the hook below). One runs the tests of
+# `make test TEST_LANES=2` runs two lanes side by side (pytest-xdist workers, scheduled by the hook below; the default
+# is one process, README "The two commands"). One lane runs the tests of
 # the session stack and of the secure test stack, in collection order; the other the tests with a stack of their
 # own (the fault-injection suite, the three-node stack) and those that need none. So no stack is started from two
 # lanes, and the suite that kills services never meets a test that needs them. The lane of a test is the folder it

@@ -1,5 +1,5 @@
 """The fault-injection suite's own stack: it kills services with SIGKILL, so it never runs on the session stack
-that other tests use meanwhile (`make test` runs the suite in two lanes, README "Tests").
+that other tests use (at the same time under `make test TEST_LANES=2`, README "The two commands").
 
 LOL_CHAOS_STACK_DIR (default <repo>/.stack-chaos) and LOL_CHAOS_PORT_BASE (default 30000: Kafka on base+92,
 Cassandra on base+42, Elasticsearch on base+200, the NameNode on base+20, ...) move it; LOL_KEEP_STACK=1 leaves
