@@ -631,6 +631,8 @@ def _write(results: dict, partial: bool = False) -> None:
         # LOL_BENCH_ONLY ran some cases: the others keep their last figures.
         earlier = json.loads((OUT.parent / "results.json").read_text())
         earlier.pop("machine", None)
+        for name in results.get("case_measured_at", {}):  # a case that ran again drops its earlier failure
+            earlier.pop(f"{name}_error", None)
         measured_at = {**earlier.get("case_measured_at", {}), **results.get("case_measured_at", {})}
         results = {**earlier, **results, "case_measured_at": measured_at}
     lines = [

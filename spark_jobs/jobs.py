@@ -9,6 +9,7 @@ run their gates first; the entry points commit at once.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ class CleanRun:
     quarantine_reasons: dict[str, int]  # clean-stage quarantine rows written, by reason
     cleaned_dates: list[dt.date]  # dates that hold cleaned rows once committed
     quarantine_dates: list[dt.date]  # dates that hold clean-stage quarantine rows once committed
+    tasks: int = 0  # Spark tasks the rows were judged in (judging_tasks)
 
 
 # The tables a clean run replaces together.
@@ -43,9 +45,9 @@ def clean_dates(spark: SparkSession, root: str, dates: DateRange, staging: Stagi
     # plans so large that planning and code generation, repeated per action, cost more CPU than the rows. A
     # checkpoint cuts the plan, and the cleaned rows, the quarantine and every count derive from it.
     raw = lake_io.read_raw(spark, root, dates)
-    with _session_settings(spark, ONE_SHUFFLE_SETTINGS):
-        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
-        ranked = rank_rows(raw.repartition(partitions, "match_id")).localCheckpoint(eager=True)
+    tasks = judging_tasks(spark, raw.count())  # counted from the Parquet footers
+    with _session_settings(spark, {**ONE_SHUFFLE_SETTINGS, "spark.sql.shuffle.partitions": str(tasks)}):
+        ranked = rank_rows(raw.repartition(tasks, "match_id")).localCheckpoint(eager=True)
         # One truth per matchId: copies kept on other dates take part in choosing each match's newest copy.
         elsewhere = lake_io.read_match_versions_elsewhere(spark, root, dates)
         outcome = judge_rows(ranked, versions_elsewhere=elsewhere).localCheckpoint(eager=True)
@@ -59,7 +61,26 @@ def clean_dates(spark: SparkSession, root: str, dates: DateRange, staging: Stagi
         outcome.unpersist()
         ranked.unpersist()
     reasons = {r[OUTCOME_REASON]: r["count"] for r in counts if r[OUTCOME_REASON] is not None}
-    return CleanRun(rows_in, reasons, cleaned_dates, quarantine_dates)
+    return CleanRun(rows_in, reasons, cleaned_dates, quarantine_dates, tasks)
+
+
+# Rows each task of the judging holds. Its one stage runs several sorts and hash tables per task, and a hash
+# table cannot spill: a 30-day backfill (3M rows) judged in the session's 8 tasks, 375,000 rows each, ran out
+# of execution memory with a 2g driver. The rows bound the tasks, not the dates, so a run of any length fits.
+ROWS_PER_TASK_SETTING = "spark.lol.clean.rowsPerTask"  # LOL_SPARK_ROWS_PER_TASK (lol_platform.resources.spark)
+DEFAULT_ROWS_PER_TASK = 100_000
+
+
+def judging_tasks(spark: SparkSession, rows: int) -> int:
+    """How many tasks judge `rows` raw rows: the session's shuffle partitions, more when the rows need them."""
+    minimum = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    return tasks_for(rows, minimum, int(spark.conf.get(ROWS_PER_TASK_SETTING, str(DEFAULT_ROWS_PER_TASK))))
+
+
+def tasks_for(rows: int, minimum: int, rows_per_task: int) -> int:
+    if rows_per_task < 1:
+        raise ValueError(f"{ROWS_PER_TASK_SETTING} must be at least 1, not {rows_per_task}")
+    return max(minimum, math.ceil(rows / rows_per_task))
 
 
 # Every grouping, window and join of the judging is by keys that start with match_id, so rows partitioned by

@@ -224,7 +224,7 @@ def cleaned_participants(
     run_dates, stages, spark, staging = opened.dates, opened.stages, opened.spark, opened.staging
     # Write-audit-publish: the run's dates are written to staging, gated there, and only then swapped into
     # the lake and published; a failed gate leaves the lake and Cassandra as they were.
-    with stages("clean", lambda: f"{run.rows_in:,} raw rows -> {len(run.cleaned_dates)} dates (staged)"):
+    with stages("clean", lambda: f"{run.rows_in:,} raw rows in {run.tasks} tasks -> {len(run.cleaned_dates)} dates (staged)"):
         run = clean_dates(spark, lake.root, run_dates, staging)  # the same function as spark-submit's job
     rows_in, quarantine_reasons, written_dates = run.rows_in, run.quarantine_reasons, run.cleaned_dates
     with stages("contract", lambda: f"{sum(lake_counts.values()):,} cleaned rows"):
@@ -258,6 +258,7 @@ def cleaned_participants(
         metadata={
             "dagster/row_count": rows_out,
             "rows_in": rows_in,
+            "spark_tasks_judging": run.tasks,
             "rows_quarantined": quarantined,
             "quarantine_reasons": MetadataValue.json(quarantine_reasons),
             "rows_per_date": MetadataValue.json(lake_counts),

@@ -53,6 +53,8 @@ SPARK_ENV = {
     "LOL_SPARK_MASTER": "spark.master",
     "LOL_SPARK_DRIVER_MEMORY": "spark.driver.memory",
     "LOL_SPARK_SHUFFLE_PARTITIONS": "spark.sql.shuffle.partitions",
+    # Raw rows per task of the clean step's judging (spark_jobs.jobs.judging_tasks); lower it for small executors.
+    "LOL_SPARK_ROWS_PER_TASK": "spark.lol.clean.rowsPerTask",
     "LOL_SPARK_DRIVER_HOST": "spark.driver.host",
     "LOL_SPARK_DRIVER_BIND_ADDRESS": "spark.driver.bindAddress",
     "LOL_SPARK_APP_NAME": "spark.app.name",

@@ -12,7 +12,7 @@ import pytest
 from lol_core import lake_paths
 from lol_core.dates import DateRange
 from lol_core.schemas import RAW_PARTICIPANTS, arrow_schema
-from spark_jobs import champion_stats_job, clean_participants_job, lake_io, position_stats_job
+from spark_jobs import champion_stats_job, clean_participants_job, jobs, lake_commit, lake_io, position_stats_job
 from spark_jobs.aggregates import champion_stats
 from spark_jobs.cleaning import clean_participants
 
@@ -138,6 +138,33 @@ def test_raw_files_of_foreign_types_are_still_read_and_cleaned(spark, tmp_path):
     assert result.quarantine.count() == 0
     expected = clean_participants(raw_frame(spark, two_matches())).cleaned
     assert sorted(result.cleaned.collect()) == sorted(expected.collect())
+
+
+def test_the_judging_gets_a_task_per_rows_per_task_rows_and_never_fewer_than_the_shuffle_partitions():
+    assert jobs.tasks_for(0, minimum=8, rows_per_task=100_000) == 8
+    assert jobs.tasks_for(1_000_000, minimum=8, rows_per_task=100_000) == 10  # a real day
+    assert jobs.tasks_for(3_000_001, minimum=8, rows_per_task=100_000) == 31  # 30 such days in one backfill run
+    with pytest.raises(ValueError, match="spark.lol.clean.rowsPerTask"):
+        jobs.tasks_for(10, minimum=8, rows_per_task=0)
+
+
+def test_the_outcome_does_not_depend_on_how_many_tasks_judge_the_rows(spark, lake):
+    """The rows judged in 13 tasks of 3 rows (the setting a big run scales by) give exactly the outputs of the
+    session's 4 tasks: every grouping is by keys that start with match_id, however the rows are split."""
+    _, root, first, _ = lake
+    staging = lake_commit.Staging(root, "test-rows-per-task")
+    spark.conf.set(jobs.ROWS_PER_TASK_SETTING, "3")
+    try:
+        run = jobs.clean_dates(spark, root, ALL_DAYS, staging)
+        cleaned = sorted(lake_io.read_cleaned(spark, staging.uri, ALL_DAYS).collect())
+        quarantine = sorted(lake_io.read_quarantine(spark, staging.uri, ALL_DAYS).drop("quarantined_at").collect())
+    finally:
+        spark.conf.unset(jobs.ROWS_PER_TASK_SETTING)
+        lake_commit.abort(spark, staging)
+    assert (run.rows_in, run.tasks) == (39, 13)
+    assert cleaned == first["cleaned"] and len(cleaned) == 30
+    assert quarantine == first["quarantine"]
+    assert jobs.judging_tasks(spark, 39) == 4  # the setting is gone again: the session's 4 shuffle partitions
 
 
 def test_job_arguments(capsys):
