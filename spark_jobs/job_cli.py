@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pyspark.sql import SparkSession
 
 from lol_core.dates import DateRange
+from lol_core.lake_paths import SPARK_SESSION_START_SETTINGS
 from spark_jobs import lake_io
 from spark_jobs.jobs import StatsJob, commit_stats, stats_dates
 from spark_jobs.lake_commit import Staging
@@ -38,6 +39,8 @@ def spark_session(app_name: str) -> SparkSession:
     # getOrCreate(): spark-submit's --master (or an existing session) decides where the job runs.
     # locality.wait 0: in local mode a task waiting for an HDFS datanode's host would never be offered again.
     builder = SparkSession.builder.appName(app_name).config("spark.locality.wait", "0s")
+    for key, value in SPARK_SESSION_START_SETTINGS.items():  # ignored by a session that already runs
+        builder = builder.config(key, value)
     return lake_io.configure(builder.getOrCreate())
 
 

@@ -64,9 +64,8 @@ def clean_dates(spark: SparkSession, root: str, dates: DateRange, staging: Stagi
     return CleanRun(rows_in, reasons, cleaned_dates, quarantine_dates, tasks)
 
 
-# Rows each task of the judging holds. Its one stage runs several sorts and hash tables per task, and a hash
-# table cannot spill: a 30-day backfill (3M rows) judged in the session's 8 tasks, 375,000 rows each, ran out
-# of execution memory with a 2g driver. The rows bound the tasks, not the dates, so a run of any length fits.
+# Rows each task of the judging holds: its hash tables cannot spill, so the rows, not the dates, bound the
+# tasks, and a backfill of any length needs the memory of a day per task.
 ROWS_PER_TASK_SETTING = "spark.lol.clean.rowsPerTask"  # LOL_SPARK_ROWS_PER_TASK (lol_platform.resources.spark)
 DEFAULT_ROWS_PER_TASK = 100_000
 

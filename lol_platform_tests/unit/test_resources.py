@@ -68,6 +68,8 @@ def test_spark_master_and_timestamps_are_configuration():
         assert config[key] == "from-env"
         assert {k: v for k, v in config.items() if k != key} == {k: v for k, v in spark_config({}).items() if k != key}
     assert spark_config({"LOL_SPARK_MASTER": ""})["spark.master"] == "local[*]"  # empty means unset
+    # Small memory pages, which the clean step's judging needs (lol_core.lake_paths.SPARK_SESSION_START_SETTINGS).
+    assert spark_config({})["spark.buffer.pageSize"] == "4m"
 
 
 def test_cluster_settings_reach_the_session_config():
