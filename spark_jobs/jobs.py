@@ -31,7 +31,7 @@ class CleanRun:
     quarantine_reasons: dict[str, int]  # clean-stage quarantine rows written, by reason
     cleaned_dates: list[dt.date]  # dates that hold cleaned rows once committed
     quarantine_dates: list[dt.date]  # dates that hold clean-stage quarantine rows once committed
-    tasks: int = 0  # Spark tasks the rows were judged in (judging_tasks)
+    tasks: int  # Spark tasks the rows were judged in (judging_tasks)
 
 
 # The tables a clean run replaces together.
